@@ -1,0 +1,42 @@
+// Logging for the core. MC_LOG_LEVEL sets the threshold (default warn).
+//   MC_LOG(INFO) << "chose shm for rank " << r;
+#ifndef MOONCOMM_SRC_COMMON_LOG_H_
+#define MOONCOMM_SRC_COMMON_LOG_H_
+
+#include <sstream>
+
+#include "mooncomm/plugin_abi.h"
+
+namespace mc {
+
+mc_log_level_t LogThreshold();
+void SetLogThreshold(mc_log_level_t level);
+// Writes one line to stderr: "[mooncomm rank 2 WARN] message".
+void LogLine(mc_log_level_t level, const char* message);
+// The rank shown in log lines once known (-1 before).
+void SetLogRank(int rank);
+
+class LogMessage {
+ public:
+  explicit LogMessage(mc_log_level_t level) : level_(level) {}
+  ~LogMessage() { LogLine(level_, stream_.str().c_str()); }
+  std::ostream& stream() { return stream_; }
+
+ private:
+  mc_log_level_t level_;
+  std::ostringstream stream_;
+};
+
+}  // namespace mc
+
+#define MC_LOG_LEVEL_ERROR MC_LOG_ERROR
+#define MC_LOG_LEVEL_WARN MC_LOG_WARN
+#define MC_LOG_LEVEL_INFO MC_LOG_INFO
+#define MC_LOG_LEVEL_DEBUG MC_LOG_DEBUG
+#define MC_LOG_LEVEL_TRACE MC_LOG_TRACE
+#define MC_LOG(severity)                                   \
+  if (MC_LOG_LEVEL_##severity > ::mc::LogThreshold()) {    \
+  } else                                                   \
+    ::mc::LogMessage(MC_LOG_LEVEL_##severity).stream()
+
+#endif  // MOONCOMM_SRC_COMMON_LOG_H_

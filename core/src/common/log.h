@@ -16,6 +16,11 @@ void LogLine(mc_log_level_t level, const char* message);
 // The rank shown in log lines once known (-1 before).
 void SetLogRank(int rank);
 
+// Binds looser than << and tighter than ?:, so MC_LOG is one expression.
+struct LogVoidify {
+  void operator&(std::ostream&) {}
+};
+
 class LogMessage {
  public:
   explicit LogMessage(mc_log_level_t level) : level_(level) {}
@@ -34,9 +39,9 @@ class LogMessage {
 #define MC_LOG_LEVEL_INFO MC_LOG_INFO
 #define MC_LOG_LEVEL_DEBUG MC_LOG_DEBUG
 #define MC_LOG_LEVEL_TRACE MC_LOG_TRACE
-#define MC_LOG(severity)                                   \
-  if (MC_LOG_LEVEL_##severity > ::mc::LogThreshold()) {    \
-  } else                                                   \
-    ::mc::LogMessage(MC_LOG_LEVEL_##severity).stream()
+#define MC_LOG(severity)                                                     \
+  (MC_LOG_LEVEL_##severity > ::mc::LogThreshold())                          \
+      ? (void)0                                                              \
+      : ::mc::LogVoidify() & ::mc::LogMessage(MC_LOG_LEVEL_##severity).stream()
 
 #endif  // MOONCOMM_SRC_COMMON_LOG_H_

@@ -5,6 +5,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/absl_compat.h"
 
 namespace mc {
 namespace {
@@ -12,13 +13,13 @@ constexpr char kPeerPayloadUrl[] = "mooncomm.dev/failed-peer-rank";
 }  // namespace
 
 absl::Status PeerFailedError(int rank, std::string_view detail) {
-  absl::Status status = absl::UnavailableError(absl::StrCat("peer rank ", rank, " failed: ", detail));
+  absl::Status status = absl::UnavailableError(absl::StrCat("peer rank ", rank, " failed: ", ToAbsl(detail)));
   status.SetPayload(kPeerPayloadUrl, absl::Cord(absl::StrCat(rank)));
   return status;
 }
 
 std::optional<int> FailedPeerOf(const absl::Status& status) {
-  std::optional<absl::Cord> payload = status.GetPayload(kPeerPayloadUrl);
+  absl::optional<absl::Cord> payload = status.GetPayload(kPeerPayloadUrl);
   if (!payload) return std::nullopt;
   int rank = -1;
   if (!absl::SimpleAtoi(std::string(*payload), &rank)) return std::nullopt;
@@ -45,7 +46,7 @@ const char* ResultName(mc_result_t result) {
 }
 
 absl::Status StatusFromResult(mc_result_t result, std::string_view context) {
-  std::string message = absl::StrCat(context, ": ", ResultName(result));
+  std::string message = absl::StrCat(ToAbsl(context), ": ", ResultName(result));
   switch (result) {
     case MC_SUCCESS: return absl::OkStatus();
     case MC_AGAIN: return absl::UnavailableError(message);

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/absl_compat.h"
 #include "common/log.h"
 #include "config/params.h"
 #include "mooncomm/config.h"
@@ -64,11 +65,11 @@ absl::Status Validate(const ParamSpec& spec, std::string_view value) {
     case ParamType::kSize: return ParseSize(spec.name, value).status();
     case ParamType::kString: return absl::OkStatus();
     case ParamType::kEnum: {
-      std::string lower = absl::AsciiStrToLower(value);
+      std::string lower = absl::AsciiStrToLower(ToAbsl(value));
       for (const std::string& choice : spec.choices) {
         if (lower == choice) return absl::OkStatus();
       }
-      return absl::InvalidArgumentError(absl::StrCat(spec.name, "='", value, "' is not one of: ",
+      return absl::InvalidArgumentError(absl::StrCat(spec.name, "='", ToAbsl(value), "' is not one of: ",
                                                      absl::StrJoin(spec.choices, ", ")));
     }
   }
@@ -84,7 +85,7 @@ void RegisterPluginParams(std::string_view plugin_name, const mc_param_v1_t* par
     if (name == plugin_name) return;
   }
   r.registered_plugins.emplace_back(plugin_name);
-  std::string prefix = absl::StrCat("MC_", absl::AsciiStrToUpper(plugin_name), "_");
+  std::string prefix = absl::StrCat("MC_", absl::AsciiStrToUpper(ToAbsl(plugin_name)), "_");
   for (char& c : prefix) {
     if (c == '-') c = '_';
   }
@@ -101,27 +102,27 @@ absl::StatusOr<ParamSpec> Spec(std::string_view name) {
   for (const ParamSpec& spec : AllSpecs()) {
     if (spec.name == name) return spec;
   }
-  return absl::NotFoundError(absl::StrCat("no configuration variable named ", name, " is declared"));
+  return absl::NotFoundError(absl::StrCat("no configuration variable named ", ToAbsl(name), " is declared"));
 }
 
 absl::StatusOr<int64_t> ParseInt(std::string_view name, std::string_view text) {
   int64_t value = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &value)) {
-    return absl::InvalidArgumentError(absl::StrCat(name, "='", text, "' is not an integer"));
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ToAbsl(text)), &value)) {
+    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(name), "='", ToAbsl(text), "' is not an integer"));
   }
   return value;
 }
 
 absl::StatusOr<bool> ParseBool(std::string_view name, std::string_view text) {
-  std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(ToAbsl(text)));
   if (lower == "1" || lower == "true" || lower == "yes" || lower == "on") return true;
   if (lower == "0" || lower == "false" || lower == "no" || lower == "off") return false;
   return absl::InvalidArgumentError(
-      absl::StrCat(name, "='", text, "' is not a boolean (use 1/0, true/false, yes/no, on/off)"));
+      absl::StrCat(ToAbsl(name), "='", ToAbsl(text), "' is not a boolean (use 1/0, true/false, yes/no, on/off)"));
 }
 
 absl::StatusOr<uint64_t> ParseSize(std::string_view name, std::string_view text) {
-  std::string_view t = absl::StripAsciiWhitespace(text);
+  std::string_view t = ToStd(absl::StripAsciiWhitespace(ToAbsl(text)));
   uint64_t multiplier = 1;
   if (!t.empty()) {
     char suffix = absl::ascii_tolower(t.back());
@@ -136,9 +137,9 @@ absl::StatusOr<uint64_t> ParseSize(std::string_view name, std::string_view text)
     if (multiplier != 1) t.remove_suffix(1);
   }
   uint64_t value = 0;
-  if (t.empty() || !absl::SimpleAtoi(t, &value) || (value != 0 && multiplier > UINT64_MAX / value)) {
+  if (t.empty() || !absl::SimpleAtoi(ToAbsl(t), &value) || (value != 0 && multiplier > UINT64_MAX / value)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(name, "='", text, "' is not a size (bytes, with an optional K, M, G or T suffix)"));
+        absl::StrCat(ToAbsl(name), "='", ToAbsl(text), "' is not a size (bytes, with an optional K, M, G or T suffix)"));
   }
   return value * multiplier;
 }
@@ -209,7 +210,7 @@ std::vector<std::string> UnknownVariables() {
   std::vector<std::string> unknown;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view entry(*e);
-    if (!absl::StartsWith(entry, "MC_")) continue;
+    if (!entry.starts_with("MC_")) continue;
     std::string_view name = entry.substr(0, entry.find('='));
     bool known = false;
     for (const ParamSpec& spec : specs) known = known || spec.name == name;

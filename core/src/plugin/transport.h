@@ -18,8 +18,12 @@ class Transport {
   // May be called from any thread (a plugin's own thread included).
   using FailureCallback = std::function<void(void* ep, mc_result_t reason, const std::string& detail)>;
 
-  // Registers the plugin's params with config, then calls init. A plugin
-  // that cannot run here is FailedPrecondition: "<name> (<path>): <its message>".
+  // Registers the plugin's params with config, checks those set in the
+  // environment (InvalidArgument naming a bad one), then calls init. A plugin
+  // that cannot run here is FailedPrecondition:
+  //   "transport '<name>' (<path>) cannot run here: <its message> (<result>)".
+  // The host table's get_param answers only the plugin's declared params, in
+  // a normalized form: ints and sizes as plain decimal, bools as "1"/"0".
   static absl::StatusOr<std::unique_ptr<Transport>> Open(LoadedPlugin plugin, FailureCallback on_failure);
   ~Transport();  // finalize
   Transport(const Transport&) = delete;

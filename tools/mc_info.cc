@@ -151,11 +151,19 @@ absl::Status CheckTransportChoice() {
 std::string CheckValue(const ParamSpec& spec) {
   absl::Status status;
   switch (spec.type) {
-    case ParamType::kInt: status = config::GetInt(spec.name).status(); break;
-    case ParamType::kBool: status = config::GetBool(spec.name).status(); break;
-    case ParamType::kSize: status = config::GetSize(spec.name).status(); break;
+    case ParamType::kInt:
+      status = config::GetInt(spec.name).status();
+      break;
+    case ParamType::kBool:
+      status = config::GetBool(spec.name).status();
+      break;
+    case ParamType::kSize:
+      status = config::GetSize(spec.name).status();
+      break;
     case ParamType::kString:
-    case ParamType::kEnum: status = config::GetString(spec.name).status(); break;
+    case ParamType::kEnum:
+      status = config::GetString(spec.name).status();
+      break;
   }
   if (status.ok() && spec.name == "MC_TIMEOUT_MS") status = config::Timeout().status();
   if (status.ok() && spec.name == "MC_TRANSPORT") status = CheckTransportChoice();

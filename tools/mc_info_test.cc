@@ -187,7 +187,8 @@ TEST(McInfoTest, WarnsAboutUnknownVariables) {
   env["MC_TIMEOUTMS"] = "100";
   Result r = RunMcInfo({}, env);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_THAT(r.out, HasSubstr("warning: MC_TIMEOUTMS is set, but neither the core nor any transport found declares it"));
+  EXPECT_THAT(r.out,
+              HasSubstr("warning: MC_TIMEOUTMS is set, but neither the core nor any transport found declares it"));
 }
 
 TEST(McInfoTest, ReportsPluginFilesThatCannotLoadOrCannotRun) {
@@ -200,11 +201,15 @@ TEST(McInfoTest, ReportsPluginFilesThatCannotLoadOrCannotRun) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("  " + broken + "\n"));
   EXPECT_THAT(r.out, HasSubstr("  " + good + "\n"));
-  EXPECT_THAT(r.out, HasSubstr("  onlyv7\n    cannot load: " + broken +
-                               "/libmooncomm-onlyv7.so exports mc_plugin_v7 only; this MoonComm supports ABI version 1"));
+  EXPECT_THAT(r.out,
+              HasSubstr("  onlyv7\n    cannot load: " + broken +
+                        "/libmooncomm-onlyv7.so exports mc_plugin_v7 only; this MoonComm supports ABI version 1"));
   EXPECT_THAT(r.out, HasSubstr("  nosymbol\n    cannot load: " + broken + "/libmooncomm-nosymbol.so exports none of"));
-  EXPECT_THAT(r.out, HasSubstr("  minimal  (" + good + "/libmooncomm-minimal.so, ABI version 1, plugin version 1.0)\n"
-                               "    transport 'minimal' (" + good + "/libmooncomm-minimal.so) cannot run here: "
+  EXPECT_THAT(r.out, HasSubstr("  minimal  (" + good +
+                               "/libmooncomm-minimal.so, ABI version 1, plugin version 1.0)\n"
+                               "    transport 'minimal' (" +
+                               good +
+                               "/libmooncomm-minimal.so) cannot run here: "
                                "the minimal test plugin never has a device (MC_ERR_NO_DEVICE)"));
   // The plugin's own variable is known (not warned about) and shows its source.
   EXPECT_THAT(r.out, HasSubstr("MC_MINIMAL_LEVEL"));

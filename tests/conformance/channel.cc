@@ -16,8 +16,7 @@ constexpr size_t kHeaderBytes = sizeof(uint32_t);
 
 Channel::~Channel() { Close(); }
 
-Channel::Channel(Channel&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
+Channel::Channel(Channel&& other) noexcept : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
 
 Channel& Channel::operator=(Channel&& other) noexcept {
   if (this != &other) {

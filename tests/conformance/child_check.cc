@@ -35,8 +35,8 @@ void WriteAll(int fd, const std::string& text) {
 }  // namespace
 
 void SetChildIdentity(const std::string& case_name, int rank, int report_fd) {
-  Identity().prefix = "[conformance " + case_name + " rank " + std::to_string(rank) + " pid " +
-                      std::to_string(getpid()) + "] ";
+  Identity().prefix =
+      "[conformance " + case_name + " rank " + std::to_string(rank) + " pid " + std::to_string(getpid()) + "] ";
   Identity().report_fd = report_fd;
 }
 
@@ -48,9 +48,7 @@ void ReportFromChild(const std::string& text) {
   if (Identity().report_fd >= 0) WriteAll(Identity().report_fd, line);
 }
 
-void FinishChild() {
-  _exit(ChildHasFailures() ? kChildFailed : kChildPassed);
-}
+void FinishChild() { _exit(ChildHasFailures() ? kChildFailed : kChildPassed); }
 
 void ExitChild(int code, const std::string& text) {
   ReportFromChild(text);

@@ -59,19 +59,19 @@ class CheckFailure {
 }  // namespace internal
 }  // namespace mc::conformance
 
-#define CONF_INTERNAL_CHECK(fatal, cond)                                  \
-  if (cond) {                                                             \
-  } else                                                                  \
+#define CONF_INTERNAL_CHECK(fatal, cond) \
+  if (cond) {                            \
+  } else                                 \
     ::mc::conformance::internal::CheckFailure(fatal, __FILE__, __LINE__, #cond).stream()
 
 #define CONF_CHECK(cond) CONF_INTERNAL_CHECK(true, cond)
 #define CONF_EXPECT(cond) CONF_INTERNAL_CHECK(false, cond)
 
-#define CONF_INTERNAL_CHECK_RC(fatal, expr, expected)                                              \
-  if (const mc_result_t conf_rc_ = (expr); conf_rc_ == (expected)) {                              \
-  } else                                                                                          \
-    ::mc::conformance::internal::CheckFailure(fatal, __FILE__, __LINE__, #expr).stream()          \
-        << "returned " << ::mc::conformance::ResultName(conf_rc_) << ", expected "                \
+#define CONF_INTERNAL_CHECK_RC(fatal, expr, expected)                                    \
+  if (const mc_result_t conf_rc_ = (expr); conf_rc_ == (expected)) {                     \
+  } else                                                                                 \
+    ::mc::conformance::internal::CheckFailure(fatal, __FILE__, __LINE__, #expr).stream() \
+        << "returned " << ::mc::conformance::ResultName(conf_rc_) << ", expected "       \
         << ::mc::conformance::ResultName(expected) << ". "
 
 #define CONF_CHECK_RC(expr, expected) CONF_INTERNAL_CHECK_RC(true, expr, expected)

@@ -29,9 +29,8 @@ class ConformanceTest : public testing::Test {
 
 void RegisterConformanceTests(const PluginUnderTest& under_test) {
   std::string label = under_test.label;
-  if (label.empty()) label = under_test.plugin != nullptr && under_test.plugin->name != nullptr
-                                 ? under_test.plugin->name
-                                 : "unnamed";
+  if (label.empty())
+    label = under_test.plugin != nullptr && under_test.plugin->name != nullptr ? under_test.plugin->name : "unnamed";
   const std::string suite = "Conformance/" + label;
   const mc_plugin_v1_t* plugin = under_test.plugin;
   for (const ConformanceCase& c : AllCases()) {

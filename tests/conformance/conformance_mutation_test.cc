@@ -53,10 +53,13 @@ TEST_P(MutationTest, CaseFailsAndSaysWhy) {
   EXPECT_TRUE(named) << "no failure message mentions '" << m.expected << "'; the failures were:\n" << all;
 }
 
+// The mutant without a fault is the plugin itself: the cases pass over it.
 TEST(MutationTest, UnmutatedPluginPasses) {
-  const Mutation m{"none", Fault::kNone, &TaggedSizesBothDirections, ""};
-  std::vector<std::string> failures = FailuresOf(m);
-  EXPECT_TRUE(failures.empty()) << failures.front();
+  for (CaseFunction run : {&InitDevicesAndFinalize, &ThousandMessagesInFlight, &InterleavedTagsKeepPerTagOrder,
+                           &PutNotificationFollowsData, &KilledPeerIsReported}) {
+    std::vector<std::string> failures = FailuresOf({"none", Fault::kNone, run, ""});
+    EXPECT_TRUE(failures.empty()) << failures.front();
+  }
 }
 
 const Mutation kMutations[] = {

@@ -75,8 +75,8 @@ void ExchangeOnEach(Session& session, const std::vector<void*>& eps, int me, int
     reqs.push_back(session.PostSend(eps[k], kTag, out[k].data(), kMessageBytes));
     reqs.push_back(session.PostRecv(eps[k], kTag, in[k].data(), kMessageBytes));
   }
-  std::vector<mc_completion_v1_t> done = session.WaitAll(reqs, "one message each way per connection",
-                                                         Deadline::After(kOpTimeout));
+  std::vector<mc_completion_v1_t> done =
+      session.WaitAll(reqs, "one message each way per connection", Deadline::After(kOpTimeout));
   for (size_t k = 0; k < eps.size(); ++k) {
     CONF_CHECK_RC(done[2 * k].status, MC_SUCCESS) << "send on connection " << k;
     CONF_CHECK_RC(done[2 * k + 1].status, MC_SUCCESS) << "receive on connection " << k;

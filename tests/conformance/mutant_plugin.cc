@@ -97,7 +97,10 @@ mc_result_t Init(const mc_host_v1_t* host, void** ctx, char* err, size_t err_len
   }
   *ctx = mutant;
   if (Is(Fault::kLeakDescriptor)) open("/dev/null", O_RDONLY);
-  if (Is(Fault::kLeakThread)) std::thread([] { for (;;) pause(); }).detach();
+  if (Is(Fault::kLeakThread))
+    std::thread([] {
+      for (;;) pause();
+    }).detach();
   if (Is(Fault::kLeakMemory)) g_leak = std::malloc(4321);
   return MC_SUCCESS;
 }
@@ -181,10 +184,10 @@ mc_result_t Iput(void* ep, const void* buf, size_t len, void* mr, uint64_t remot
                  void** req) {
   const bool fake = rkey == &g_garbage_key;
   void* inner = nullptr;
-  mc_result_t rc = fake ? MC_SUCCESS
-                        : T().iput(ep, buf, len, mr, remote_addr, rkey, notify, req != nullptr ? &inner : nullptr);
-  if ((fake || (Is(Fault::kHidePutFailure) && rc != MC_SUCCESS && rc != MC_AGAIN)) && req != nullptr &&
-      ep != nullptr && buf != nullptr && rkey != nullptr) {
+  mc_result_t rc =
+      fake ? MC_SUCCESS : T().iput(ep, buf, len, mr, remote_addr, rkey, notify, req != nullptr ? &inner : nullptr);
+  if ((fake || (Is(Fault::kHidePutFailure) && rc != MC_SUCCESS && rc != MC_AGAIN)) && req != nullptr && ep != nullptr &&
+      buf != nullptr && rkey != nullptr) {
     Req* r = NewReq(Req::kPut, nullptr, nullptr);
     r->has_result = true;
     r->result = {MC_SUCCESS, 0, len};

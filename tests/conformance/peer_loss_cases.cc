@@ -70,7 +70,8 @@ void SurvivorRole(const mc_plugin_v1_t* plugin, ChildEnv& env) {
     Ping(session, eps[victim], kSurvivor, victim);
     for (size_t i = 0; i < std::size(kRecvSizes); ++i) {
       buffers.push_back(std::make_unique<GuardedBuffer>(kRecvSizes[i], 64));
-      pending.emplace_back(session.PostRecv(eps[victim], 0x400 + i, buffers.back()->data(), kRecvSizes[i]), true, victim);
+      pending.emplace_back(session.PostRecv(eps[victim], 0x400 + i, buffers.back()->data(), kRecvSizes[i]), true,
+                           victim);
     }
     pending.emplace_back(session.PostSend(eps[victim], 0x4ff, out.data(), out.size()), false, victim);
   }
@@ -104,8 +105,8 @@ void SurvivorRole(const mc_plugin_v1_t* plugin, ChildEnv& env) {
 
   Clock::time_point last = killed_at;
   for (const Pending& p : pending) {
-    const std::string what = std::string(p.is_recv ? "a receive" : "a send") + " pending on killed rank " +
-                             std::to_string(p.victim);
+    const std::string what =
+        std::string(p.is_recv ? "a receive" : "a send") + " pending on killed rank " + std::to_string(p.victim);
     if (p.is_recv) {
       CONF_EXPECT_RC(p.completion.status, MC_ERR_PEER_LOST) << what;
     } else {
@@ -173,8 +174,8 @@ bool AwaitFromChild(ProcessGroup& group, int rank, const std::string& expected) 
 }  // namespace
 
 void KilledPeerIsReported(const mc_plugin_v1_t* plugin) {
-  ProcessGroup group(CurrentCaseName(), {Role(plugin, SurvivorRole), Role(plugin, VictimConnectsRole),
-                                         Role(plugin, VictimListensRole)});
+  ProcessGroup group(CurrentCaseName(),
+                     {Role(plugin, SurvivorRole), Role(plugin, VictimConnectsRole), Role(plugin, VictimListensRole)});
   if (!group.ok()) return;
   const bool in_place = AwaitFromChild(group, kVictimConnects, "ready") &&
                         AwaitFromChild(group, kVictimListens, "ready") && AwaitFromChild(group, kSurvivor, "posted");

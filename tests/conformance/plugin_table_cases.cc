@@ -57,11 +57,19 @@ void ExpectParamsWellFormed(const mc_plugin_v1_t& plugin) {
         << "param '" << name << "' needs a one-line help text";
     const std::string value = p.default_value != nullptr ? p.default_value : "";
     switch (p.type) {
-      case MC_PARAM_INT: EXPECT_TRUE(IsInt(value)) << name << " default '" << value << "' is not an integer"; break;
-      case MC_PARAM_BOOL: EXPECT_TRUE(IsBool(value)) << name << " default '" << value << "' is not a bool"; break;
-      case MC_PARAM_SIZE: EXPECT_TRUE(IsSize(value)) << name << " default '" << value << "' is not a size"; break;
-      case MC_PARAM_STRING: break;
-      default: ADD_FAILURE() << "param '" << name << "' has type " << static_cast<int>(p.type);
+      case MC_PARAM_INT:
+        EXPECT_TRUE(IsInt(value)) << name << " default '" << value << "' is not an integer";
+        break;
+      case MC_PARAM_BOOL:
+        EXPECT_TRUE(IsBool(value)) << name << " default '" << value << "' is not a bool";
+        break;
+      case MC_PARAM_SIZE:
+        EXPECT_TRUE(IsSize(value)) << name << " default '" << value << "' is not a size";
+        break;
+      case MC_PARAM_STRING:
+        break;
+      default:
+        ADD_FAILURE() << "param '" << name << "' has type " << static_cast<int>(p.type);
     }
   }
 }
@@ -76,12 +84,12 @@ void CheckDeviceProps(Session& session, int dev) {
   CONF_EXPECT(props.rail >= 0) << where << "rail is " << props.rail;
   CONF_EXPECT(std::isfinite(props.bandwidth_gbps) && props.bandwidth_gbps >= 0)
       << where << "bandwidth_gbps is " << props.bandwidth_gbps;
-  CONF_EXPECT(std::isfinite(props.latency_us) && props.latency_us >= 0) << where << "latency_us is "
-                                                                         << props.latency_us;
+  CONF_EXPECT(std::isfinite(props.latency_us) && props.latency_us >= 0)
+      << where << "latency_us is " << props.latency_us;
   CONF_EXPECT(props.mem_kinds & MC_MEM_KIND_BIT(MC_MEM_HOST))
       << where << "mem_kinds 0x" << std::hex << props.mem_kinds << " lacks host memory";
-  CONF_EXPECT((props.mem_kinds & ~0x7u) == 0) << where << "mem_kinds 0x" << std::hex << props.mem_kinds
-                                               << " has unknown bits";
+  CONF_EXPECT((props.mem_kinds & ~0x7u) == 0)
+      << where << "mem_kinds 0x" << std::hex << props.mem_kinds << " has unknown bits";
   CONF_EXPECT(props.same_host_only == 0 || props.same_host_only == 1)
       << where << "same_host_only is " << props.same_host_only;
   CONF_EXPECT(props.max_message_bytes >= kMinMaxMessageBytes)

@@ -26,12 +26,15 @@ void CloseFd(int& fd) {
 
 // Every descriptor made before forking, so that each child keeps only its own.
 struct Plumbing {
-  std::vector<int> parent_end, child_end;   // parent <-> child i
-  std::vector<std::vector<int>> mesh;       // mesh[i][j]: child i's end towards child j
+  std::vector<int> parent_end, child_end;  // parent <-> child i
+  std::vector<std::vector<int>> mesh;      // mesh[i][j]: child i's end towards child j
   std::vector<int> report_read, report_write;
 
   explicit Plumbing(int n)
-      : parent_end(n, -1), child_end(n, -1), mesh(n, std::vector<int>(n, -1)), report_read(n, -1),
+      : parent_end(n, -1),
+        child_end(n, -1),
+        mesh(n, std::vector<int>(n, -1)),
+        report_read(n, -1),
         report_write(n, -1) {}
 
   bool Create() {

@@ -13,8 +13,8 @@ namespace mc::conformance {
 
 struct ProcessSnapshot {
   int threads = 0;
-  std::map<int, std::string> fds;             // descriptor -> what it refers to
-  std::set<std::string> shared_mappings;      // /dev/shm files, memfds, SysV segments mapped
+  std::map<int, std::string> fds;         // descriptor -> what it refers to
+  std::set<std::string> shared_mappings;  // /dev/shm files, memfds, SysV segments mapped
 
   static ProcessSnapshot Take();
 };

@@ -17,7 +17,7 @@ namespace {
 
 constexpr int kTarget = 0;
 constexpr int kInitiator = 1;
-constexpr size_t kRegionBytes = 4u << 20;
+constexpr size_t kRegionBytes = 8u << 20;
 constexpr size_t kRegionGuard = 64u << 10;  // catches unchecked writes just outside the region
 constexpr int kPuts = 256;
 constexpr uint64_t kNotifyBase = 0x1000;
@@ -31,13 +31,14 @@ struct Chunk {
   size_t len;
 };
 
-// Where each put lands: sizes from a few bytes to 64 KiB, at odd offsets,
-// 5 untouched bytes between neighbours.
+// Where each put lands: sizes from a byte to 2 MiB, at odd offsets, 5
+// untouched bytes between neighbours (about 3.5 MiB in all).
 std::vector<Chunk> Layout() {
   std::vector<Chunk> chunks;
   size_t offset = 3;
   for (int i = 0; i < kPuts; ++i) {
     size_t len = i % 16 == 0 ? 65536 + i : static_cast<size_t>(i) * 37 % 4000 + 1;
+    if (i == 5) len = (2u << 20) + 1;
     chunks.push_back({offset, len});
     offset += len + 5;
   }
@@ -54,8 +55,8 @@ std::string DescribeRegionDamage(const GuardedBuffer& region, const std::vector<
     if (auto at = FindByteOtherThan(region.data() + next, chunks[i].offset - next, GuardedBuffer::kPoison)) {
       return "byte " + std::to_string(next + *at) + " of the region, outside every put, was written";
     }
-    if (std::string mismatch = DescribePatternMismatch(region.data() + chunks[i].offset, chunks[i].len,
-                                                       ChunkSeed(static_cast<int>(i)));
+    if (std::string mismatch =
+            DescribePatternMismatch(region.data() + chunks[i].offset, chunks[i].len, ChunkSeed(static_cast<int>(i)));
         !mismatch.empty()) {
       return "put " + std::to_string(i) + " no longer holds its data: " + mismatch;
     }
@@ -92,6 +93,7 @@ void TargetRole(const mc_plugin_v1_t* plugin, ChildEnv& env) {
   SendToPeer(env, kInitiator, EncodeWords({region.addr(), region.size()}));
 
   const std::vector<Chunk> chunks = Layout();
+  CONF_CHECK(chunks.back().offset + chunks.back().len <= kRegionBytes) << "the test's layout does not fit";
   std::vector<bool> seen(kPuts, false);
   int remaining = kPuts;
   const Deadline deadline = Deadline::After(kPutTimeout);
@@ -130,8 +132,8 @@ void TargetRole(const mc_plugin_v1_t* plugin, ChildEnv& env) {
 }
 
 // A put that must fail: an immediate error, or a request that completes with one.
-void ExpectPutFails(Session& session, void* ep, const void* buf, size_t len, void* mr, uint64_t remote_addr,
-                    void* rkey, uint64_t notify, const std::string& what) {
+void ExpectPutFails(Session& session, void* ep, const void* buf, size_t len, void* mr, uint64_t remote_addr, void* rkey,
+                    uint64_t notify, const std::string& what) {
   const Deadline deadline = Deadline::After(kOpTimeout);
   void* req = nullptr;
   mc_result_t rc;
@@ -168,8 +170,8 @@ void InitiatorRole(const mc_plugin_v1_t* plugin, ChildEnv& env) {
   void* mr = session.Register(src.data(), src.size());
   std::vector<void*> reqs;
   for (int i = 0; i < kPuts; ++i) {
-    reqs.push_back(session.PostPut(ep, src.data() + chunks[i].offset, chunks[i].len, mr, base + chunks[i].offset,
-                                   rkey, kNotifyBase + i));
+    reqs.push_back(session.PostPut(ep, src.data() + chunks[i].offset, chunks[i].len, mr, base + chunks[i].offset, rkey,
+                                   kNotifyBase + i));
   }
   std::vector<mc_completion_v1_t> done = session.WaitAll(reqs, "puts", Deadline::After(kPutTimeout));
   for (int i = 0; i < kPuts; ++i) {
@@ -236,8 +238,8 @@ void GarbageInitiatorRole(const mc_plugin_v1_t* plugin, ChildEnv& env) {
   void* mr = session.Register(src.data(), src.size());
   const std::vector<std::string> keys = GarbageKeys();
   for (size_t j = 0; j < keys.size(); ++j) {
-    const std::string what = "a put with garbage key #" + std::to_string(j) + " (" +
-                             std::to_string(keys[j].size()) + " bytes)";
+    const std::string what =
+        "a put with garbage key #" + std::to_string(j) + " (" + std::to_string(keys[j].size()) + " bytes)";
     void* rkey = nullptr;
     mc_result_t rc = session.m().unpack_rkey(ep, keys[j].data(), keys[j].size(), &rkey);
     if (IsError(rc)) continue;  // refused at once: the best answer

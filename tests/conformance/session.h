@@ -45,8 +45,7 @@ class Session {
   // Posting; MC_AGAIN is retried (driving progress) until kOpTimeout.
   void* PostSend(void* ep, uint64_t tag, const void* buf, size_t len, void* mr = nullptr);
   void* PostRecv(void* ep, uint64_t tag, void* buf, size_t len, void* mr = nullptr);
-  void* PostPut(void* ep, const void* buf, size_t len, void* mr, uint64_t remote_addr, void* rkey,
-                uint64_t notify);
+  void* PostPut(void* ep, const void* buf, size_t len, void* mr, uint64_t remote_addr, void* rkey, uint64_t notify);
 
   // One test() call: true with *completion filled once the request is done.
   bool Test(void* req, mc_completion_v1_t* completion, std::string_view what);

@@ -49,44 +49,63 @@ void FinishPair(Session& session, ChildEnv& env, void* ep) {
 
 // ---- sizes ----
 
-constexpr size_t kSizes[] = {0, 1, 7, 4095, 4096, (1u << 20) + 3, 256u << 20};
-constexpr size_t kLargest = 256u << 20;
-constexpr size_t kSlack = 64;  // bytes after a message that must stay untouched
+constexpr size_t kSizes[] = {0, 1, 7, 4095, 4096, (1u << 20) + 3};  // both ways at once
+constexpr size_t kHuge = 256u << 20;  // one way at a time, so each process needs one such buffer
+constexpr size_t kSlack = 64;         // bytes after a message that must stay untouched
+
+// Receives `len` bytes into `in` and/or sends `len` from `out` (either may be
+// null), then verifies the message, the bytes after it and the completions.
+void ExchangeOne(Session& session, void* ep, int me, int peer, size_t len, uint64_t tag, GuardedBuffer* out,
+                 void* out_mr, GuardedBuffer* in, void* in_mr, const std::string& what) {
+  std::vector<void*> reqs;
+  const size_t slack = in != nullptr ? std::min(kSlack, in->size() - len) : 0;
+  if (in != nullptr) {
+    in->Poison(len, slack);  // stale bytes before it differ from the expected pattern anyway
+    reqs.push_back(session.PostRecv(ep, tag, in->data(), len, in_mr));
+  }
+  if (out != nullptr) {
+    FillPattern(out->data(), len, MessageSeed(me, peer, tag, len));
+    reqs.push_back(session.PostSend(ep, tag, out->data(), len, out_mr));
+  }
+  std::vector<mc_completion_v1_t> done = session.WaitAll(reqs, what, Deadline::After(kBulkTimeout));
+  if (in != nullptr) {
+    VerifyReceived(done.front(), *in, 0, tag, len, MessageSeed(peer, me, tag, len), what + " received");
+    CONF_CHECK(!FindByteOtherThan(in->data() + len, slack, GuardedBuffer::kPoison))
+        << what << ": the plugin wrote past the end of the message in the receive buffer";
+  }
+  if (out != nullptr) VerifySent(done.back(), len, what + " sent");
+}
 
 void SizesRole(const mc_plugin_v1_t* plugin, ChildEnv& env) {
   Session session(plugin);
   const int me = env.rank();
   const int peer = 1 - me;
   void* ep = Connect2(session, env);
-  GuardedBuffer out(kLargest);
-  GuardedBuffer in(kLargest);
+  GuardedBuffer out(kSizes[std::size(kSizes) - 1] + kSlack);
+  GuardedBuffer in(out.size());
   void* out_mr = nullptr;
   void* in_mr = nullptr;
-  // Pass 0 without registrations (mr = NULL), pass 1 with them (the largest size once only).
+  // Pass 0 without registrations (mr = NULL), pass 1 with them.
   for (int pass = 0; pass < 2; ++pass) {
     if (pass == 1) {
       out_mr = session.Register(out.data(), out.size());
       in_mr = session.Register(in.data(), in.size());
     }
     for (size_t k = 0; k < std::size(kSizes); ++k) {
-      const size_t len = kSizes[k];
-      if (pass == 1 && len == kLargest) continue;
-      const uint64_t tag = 0x100 + 0x10 * pass + k;
-      const std::string what = "message of " + std::to_string(len) + " bytes" + (pass ? " (registered)" : "");
-      FillPattern(out.data(), len, MessageSeed(me, peer, tag, len));
-      in.Poison(0, std::min(len + kSlack, kLargest));
-      void* recv = session.PostRecv(ep, tag, in.data(), len, in_mr);
-      void* send = session.PostSend(ep, tag, out.data(), len, out_mr);
-      std::vector<mc_completion_v1_t> done = session.WaitAll({recv, send}, what, Deadline::After(kBulkTimeout));
-      VerifyReceived(done[0], in, 0, tag, len, MessageSeed(peer, me, tag, len), what + " received");
-      VerifySent(done[1], len, what + " sent");
-      const size_t slack = std::min(kSlack, kLargest - len);
-      CONF_CHECK(!FindByteOtherThan(in.data() + len, slack, GuardedBuffer::kPoison))
-          << what << ": the plugin wrote past the end of the message in the receive buffer";
+      const std::string what =
+          "message of " + std::to_string(kSizes[k]) + " bytes" + (pass == 1 ? " (registered)" : "");
+      ExchangeOne(session, ep, me, peer, kSizes[k], 0x100 + 0x10 * pass + k, &out, out_mr, &in, in_mr, what);
     }
   }
   session.Deregister(out_mr);
   session.Deregister(in_mr);
+  // 256 MiB: rank 0 to rank 1, then back, through one buffer per process.
+  GuardedBuffer huge(kHuge);
+  for (int sender : {0, 1}) {
+    const bool sending = me == sender;
+    ExchangeOne(session, ep, me, peer, kHuge, 0x1f0 + sender, sending ? &huge : nullptr, nullptr,
+                sending ? nullptr : &huge, nullptr, "message of " + std::to_string(kHuge) + " bytes");
+  }
   FinishPair(session, env, ep);
 }
 
@@ -243,7 +262,8 @@ struct TruncStep {
   size_t posted;
 };
 // Each truncated message is followed by one that must arrive intact.
-constexpr TruncStep kTruncSteps[] = {{1000, 500}, {100, 100}, {2u << 20, 1u << 20}, {300, 300}, {50, 4096}};
+constexpr TruncStep kTruncSteps[] = {{1000, 500}, {100, 100}, {2u << 20, 1u << 20}, {300, 300}, {50, 4096},
+                                     {1, 0},      {0, 16}};
 
 void TruncationRound(Session& session, ChildEnv& env, void* ep, bool recvs_first, int round) {
   const int me = env.rank();

@@ -24,11 +24,16 @@ std::vector<TestHost*>& LiveHosts() {
 
 const char* LevelName(mc_log_level_t level) {
   switch (level) {
-    case MC_LOG_ERROR: return "ERROR";
-    case MC_LOG_WARN: return "WARN";
-    case MC_LOG_INFO: return "INFO";
-    case MC_LOG_DEBUG: return "DEBUG";
-    case MC_LOG_TRACE: return "TRACE";
+    case MC_LOG_ERROR:
+      return "ERROR";
+    case MC_LOG_WARN:
+      return "WARN";
+    case MC_LOG_INFO:
+      return "INFO";
+    case MC_LOG_DEBUG:
+      return "DEBUG";
+    case MC_LOG_TRACE:
+      return "TRACE";
   }
   return "?";
 }
@@ -64,7 +69,8 @@ TestHost::~TestHost() {
 
 std::string TestHost::EnvName(const char* plugin_name, const char* param_name) {
   std::string name = std::string("MC_") + plugin_name + "_" + param_name;
-  for (char& c : name) c = (c == '-' || c == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : name)
+    c = (c == '-' || c == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return name;
 }
 
@@ -100,8 +106,8 @@ void TestHost::Log(void* ctx, mc_log_level_t level, const char* message) {
     return;
   }
   if (level > host->log_threshold_) return;
-  std::fprintf(stderr, "[%s plugin pid %d %s] %s\n", host->plugin_->name, static_cast<int>(getpid()),
-               LevelName(level), message);
+  std::fprintf(stderr, "[%s plugin pid %d %s] %s\n", host->plugin_->name, static_cast<int>(getpid()), LevelName(level),
+               message);
 }
 
 mc_result_t TestHost::GetParam(void* ctx, const char* name, char* value, size_t value_len) {

@@ -37,6 +37,10 @@ struct TcpStoreOptions {
   std::string host = "127.0.0.1";
   int port = 0;              // 0: the server picks a free port (see TcpStore::port)
   bool is_server = false;    // rank 0 hosts the store
+  // Where the server binds; empty: `host`. The Communicator binds the wildcard
+  // address so ranks on other hosts reach it even when `host` resolves to a
+  // loopback alias (Debian maps the hostname to 127.0.1.1).
+  std::string listen_host;
   absl::Duration timeout = absl::Seconds(60);  // connecting, and each request
 };
 

@@ -85,7 +85,6 @@ class Request {
   void* handle_ = nullptr;  // the plugin's request
   int peer_ = -1;
   size_t bytes_ = 0;
-  absl::Time posted_;
 };
 
 // A registration of local memory with every transport the communicator uses.

@@ -12,11 +12,15 @@
  *  - The core calls into one plugin context from one thread at a time, so a
  *    plugin needs no locks of its own unless it runs its own threads.
  *  - host->peer_failed may be called from any thread, at any time after the
- *    endpoint was handed to the core, and at most once per endpoint.
+ *    endpoint was handed to the core and before close(ep) returns, at most
+ *    once per endpoint.
  *  - Every request handed out completes exactly once through test(); after
  *    test() reports done the handle is freed by the plugin and never used again.
  *  - close(ep) completes the endpoint's in-flight requests with MC_ERR_CLOSED;
- *    their handles stay valid until test() reports them done.
+ *    their handles stay valid until test() reports them done. When the peer
+ *    closes its end, pending requests complete with MC_ERR_PEER_LOST.
+ *  - Every function pointer in every table is required; what a plugin does not
+ *    support returns MC_ERR_UNSUPPORTED. The loader rejects NULL entries.
  *  - No C++ types, exceptions or ownership of core memory cross this boundary.
  */
 #ifndef MOONCOMM_PLUGIN_ABI_H_
@@ -90,7 +94,9 @@ typedef struct mc_host_v1 {
   void* ctx;
   void (*log)(void* ctx, mc_log_level_t level, const char* message);
   /* Looks up one of the plugin's declared params by its short name. Writes the
-   * value (or the declared default) NUL-terminated; returns MC_ERR_INVALID_ARG
+   * value (or the declared default) NUL-terminated and normalized: ints and
+   * sizes as plain decimal ("3K" arrives as "3072"), bools as "1" or "0".
+   * The core has already rejected malformed values. Returns MC_ERR_INVALID_ARG
    * for an undeclared name and MC_ERR_NO_MEMORY when value_len is too small. */
   mc_result_t (*get_param)(void* ctx, const char* name, char* value, size_t value_len);
   /* The peer of `ep` is gone. `reason` is MC_ERR_PEER_LOST or MC_ERR_TIMEOUT;
@@ -108,7 +114,8 @@ typedef struct mc_device_props_v1 {
   double latency_us;             /* expected one-way small-message latency */
   uint32_t mem_kinds;            /* MC_MEM_KIND_BIT mask of registrable memory */
   int32_t same_host_only;        /* 1: reaches only peers on this host (shm, cuda-ipc) */
-  uint64_t max_message_bytes;    /* largest isend/irecv/iput length */
+  uint64_t max_message_bytes;    /* largest message (isend/iput length); a receive
+                                    buffer may be larger */
 } mc_device_props_v1_t;
 
 typedef struct mc_completion_v1 {
@@ -154,11 +161,15 @@ typedef struct mc_transport_v1 {
   mc_result_t (*iput)(void* ep, const void* buf, size_t len, void* mr, uint64_t remote_addr,
                       void* rkey, uint64_t notify, void** req);
   /* *done = 1 and *completion filled when the request has finished (then the
-   * handle is freed); *done = 0 otherwise. Makes progress as needed. */
+   * handle is freed); *done = 0 otherwise. Makes progress as needed. Returns
+   * MC_SUCCESS (or MC_AGAIN with *done = 0); the operation's own outcome is
+   * completion->status. A put's target address and a notification's addr are
+   * addresses in the target process. */
   mc_result_t (*test)(void* req, int* done, mc_completion_v1_t* completion);
   /* Next notification for puts the peer of `ep` made into our memory; MC_AGAIN if none. */
   mc_result_t (*poll_notification)(void* ep, mc_notification_v1_t* notification);
-  /* Drives all endpoints of the context; detects lost peers. */
+  /* Drives all endpoints of the context; detects lost peers. Returns
+   * MC_SUCCESS or MC_AGAIN. */
   mc_result_t (*progress)(void* ctx);
   mc_result_t (*close)(void* ep);
 } mc_transport_v1_t;

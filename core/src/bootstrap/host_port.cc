@@ -21,7 +21,8 @@ namespace {
 absl::StatusOr<int> ParsePort(std::string_view text, std::string_view port) {
   int value = 0;
   if (port.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("'", ToAbsl(text), "' has no port after the ':' (expected host:port)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", ToAbsl(text), "' has no port after the ':' (expected host:port)"));
   }
   if (!absl::SimpleAtoi(ToAbsl(port), &value) || !absl::ascii_isdigit(port.front())) {
     return absl::InvalidArgumentError(absl::StrCat("'", ToAbsl(text), "': port '", ToAbsl(port), "' is not a number"));
@@ -47,7 +48,8 @@ absl::StatusOr<std::pair<std::string, int>> ParseHostPort(std::string_view text)
     host = s.substr(1, close - 1);
     std::string_view after = s.substr(close + 1);
     if (after.empty() || after.front() != ':') {
-      return absl::InvalidArgumentError(absl::StrCat("'", ToAbsl(text), "' needs ':port' after ']' (expected [ipv6]:port)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", ToAbsl(text), "' needs ':port' after ']' (expected [ipv6]:port)"));
     }
     port = after.substr(1);
   } else {

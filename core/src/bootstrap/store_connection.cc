@@ -66,7 +66,9 @@ absl::StatusOr<std::unique_ptr<StoreConnection>> StoreConnection::Open(const Sto
                       << " attempt(s)";
         return connection;
       }
-      if (reply.ok() && reply->kind == static_cast<uint8_t>(Reply::kError)) return ErrorFromReply(*reply, endpoint.text);
+      if (reply.ok() && reply->kind == static_cast<uint8_t>(Reply::kError)) {
+        return ErrorFromReply(*reply, endpoint.text);
+      }
       if (reply.ok() || absl::IsDataLoss(reply.status())) {
         return absl::FailedPreconditionError(absl::StrCat(
             "the service at ", endpoint.text, " is not a MoonComm bootstrap store (it answered the greeting with ",

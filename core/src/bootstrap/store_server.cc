@@ -21,6 +21,7 @@ namespace {
 constexpr uint64_t kListenTag = 0;
 constexpr uint64_t kWakeTag = 1;
 constexpr size_t kReadChunk = 64 << 10;
+constexpr size_t kKeptBufferBytes = 1 << 20;
 constexpr absl::Duration kAcceptPause = absl::Milliseconds(100);
 // A client may have this much unhandled input (one whole frame plus change);
 // beyond it the client is not following the protocol.
@@ -106,6 +107,7 @@ StoreServer::StoreServer(ScopedFd listen_fd, ScopedFd epoll_fd, ScopedFd wake_fd
       wake_fd_(std::move(wake_fd)),
       port_(port),
       address_(std::move(address)) {
+  read_buffer_.resize(kReadChunk);
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -188,11 +190,9 @@ void StoreServer::AcceptAll() {
 void StoreServer::ReadFrom(Client& client) {
   bool peer_closed = false;
   while (true) {
-    size_t old_size = client.in.size();
-    client.in.resize(old_size + kReadChunk);
-    ssize_t n = recv(client.fd.get(), client.in.data() + old_size, kReadChunk, 0);
-    client.in.resize(old_size + (n > 0 ? static_cast<size_t>(n) : 0));
+    ssize_t n = recv(client.fd.get(), read_buffer_.data(), read_buffer_.size(), 0);
     if (n > 0) {
+      client.in.append(read_buffer_.data(), static_cast<size_t>(n));
       if (client.in.size() - client.in_consumed > kMaxBufferedInput) {
         Doom(client, "sent more data than one request may hold without waiting for replies", true);
         return;
@@ -240,6 +240,7 @@ void StoreServer::HandleInput(Client& client) {
   if (client.in_consumed > 0 && client.in_consumed * 2 >= client.in.size()) {
     client.in.erase(0, client.in_consumed);
     client.in_consumed = 0;
+    if (client.in.empty() && client.in.capacity() > kKeptBufferBytes) std::string().swap(client.in);
   }
 }
 
@@ -364,6 +365,8 @@ void StoreServer::Flush(Client& client) {
   }
   client.out.clear();
   client.out_sent = 0;
+  // A large value sent once should not stay allocated for every idle client.
+  if (client.out.capacity() > kKeptBufferBytes) std::string().swap(client.out);
   if (client.watching_out) {
     WatchOutput(client, false);
     // Input held back behind this reply may go on now.

@@ -82,6 +82,7 @@ class StoreServer {
   absl::flat_hash_map<ClientId, std::unique_ptr<Client>> clients_;
   ClientId next_client_id_ = 2;  // 0 and 1 tag the listening socket and the eventfd
   StoreTable table_;
+  std::vector<char> read_buffer_;  // one recv's worth, reused for every client
   std::deque<ClientId> runnable_;  // clients whose buffered input may now be handled
   std::vector<ClientId> doomed_;
   // Out of file descriptors: the listening socket is left unwatched (else

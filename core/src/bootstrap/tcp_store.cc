@@ -3,6 +3,7 @@
 // Requests from several threads run side by side over a small pool of
 // connections: a thread blocked in Get never holds up another thread's Set
 // (which might be the Set it waits for).
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "bootstrap/store_connection.h"
 #include "bootstrap/store_server.h"
 #include "bootstrap/wire_format.h"
@@ -56,12 +58,17 @@ absl::Status CheckKey(std::string_view key) {
   return absl::OkStatus();
 }
 
+// When a client stops waiting for the server's answer to a Get/Wait.
+absl::Time ReplyDeadline(absl::Duration timeout) {
+  return absl::Now() + std::max(timeout, absl::ZeroDuration()) + kReplyGrace;
+}
+
 }  // namespace
 
 class TcpStore::Impl {
  public:
-  Impl(const TcpStoreOptions& options, bootstrap::StoreEndpoint endpoint, std::unique_ptr<bootstrap::StoreServer> server,
-       std::unique_ptr<bootstrap::StoreConnection> first)
+  Impl(const TcpStoreOptions& options, bootstrap::StoreEndpoint endpoint,
+       std::unique_ptr<bootstrap::StoreServer> server, std::unique_ptr<bootstrap::StoreConnection> first)
       : options_(options), endpoint_(std::move(endpoint)), server_(std::move(server)) {
     idle_.push_back(std::move(first));
   }
@@ -109,8 +116,8 @@ class TcpStore::Impl {
   }
 
   absl::Status Unexpected(const Message& reply) const {
-    return absl::DataLossError(absl::StrCat("the bootstrap store at ", endpoint_.text, " sent an unexpected reply (kind ",
-                                            reply.kind, ")"));
+    return absl::DataLossError(
+        absl::StrCat("the bootstrap store at ", endpoint_.text, " sent an unexpected reply (kind ", reply.kind, ")"));
   }
 
  private:
@@ -139,7 +146,7 @@ absl::StatusOr<std::unique_ptr<TcpStore>> TcpStore::Create(const TcpStoreOptions
   int port = options.port;
   if (options.is_server) {
     absl::StatusOr<std::unique_ptr<bootstrap::StoreServer>> started =
-        bootstrap::StoreServer::Start(options.host, options.port);
+        bootstrap::StoreServer::Start(options.listen_host.empty() ? options.host : options.listen_host, options.port);
     if (!started.ok()) return started.status();
     server = *std::move(started);
     port = server->port();
@@ -174,7 +181,7 @@ absl::Status TcpStore::Set(std::string_view key, std::string_view value) {
 absl::StatusOr<std::string> TcpStore::Get(std::string_view key, absl::Duration timeout) {
   if (absl::Status s = CheckKey(key); !s.ok()) return s;
   Message request{static_cast<uint8_t>(Op::kGet), WireTimeoutMs(timeout), {std::string(key)}, {}};
-  absl::StatusOr<Message> reply = impl_->Call(request, absl::Now() + std::max(timeout, absl::ZeroDuration()) + kReplyGrace);
+  absl::StatusOr<Message> reply = impl_->Call(request, ReplyDeadline(timeout));
   const std::string what = absl::StrCat(" waiting for key ", Quoted(request.keys[0]), " in the bootstrap store at ",
                                         impl_->text());
   if (!reply.ok()) {
@@ -207,7 +214,7 @@ absl::Status TcpStore::Wait(absl::Span<const std::string> keys, absl::Duration t
                                                    bootstrap::kMaxValueBytes));
   }
   Message request{static_cast<uint8_t>(Op::kWait), WireTimeoutMs(timeout), {keys.begin(), keys.end()}, {}};
-  absl::StatusOr<Message> reply = impl_->Call(request, absl::Now() + std::max(timeout, absl::ZeroDuration()) + kReplyGrace);
+  absl::StatusOr<Message> reply = impl_->Call(request, ReplyDeadline(timeout));
   if (!reply.ok()) {
     if (absl::IsDeadlineExceeded(reply.status())) {
       return absl::DeadlineExceededError(absl::StrCat("timed out after ", absl::FormatDuration(timeout),

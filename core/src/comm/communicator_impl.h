@@ -36,6 +36,7 @@ class Communicator::Impl {
   absl::Status OpenTransports(const std::string& transport_setting);
   absl::Status ConnectPeers(absl::Duration bootstrap_timeout);
   void Shutdown();
+  void ReleaseStore();
 
   // --- calls into plugins; all take op_mu ---
   // Drives every transport once and finishes abandoned requests. Caller holds op_mu.
@@ -53,7 +54,8 @@ class Communicator::Impl {
   void OnTransportFailure(Transport* transport, void* ep, mc_result_t reason, const std::string& detail);
   void StartWatchdog();
   void StopWatchdog();
-  void NoteProgress() { last_progress_ns_.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed); }
+  // Counts calls into the plugins; the watchdog steps in only when it stops moving.
+  void NoteProgress() { progress_count_.fetch_add(1, std::memory_order_relaxed); }
 
   const int rank;
   const int size;
@@ -75,6 +77,7 @@ class Communicator::Impl {
   // Serializes every call into a plugin (the ABI allows one thread per context).
   std::mutex op_mu;
   std::vector<void*> orphans;  // abandoned plugin requests, guarded by op_mu
+  uint64_t test_calls = 0;     // guarded by op_mu
   std::vector<Transport*> orphan_transports;
 
   // Endpoint to rank, written during setup, read by failure callbacks.
@@ -87,7 +90,7 @@ class Communicator::Impl {
   std::atomic<bool> has_unclosed_failures{false};
 
  private:
-  std::atomic<int64_t> last_progress_ns_{0};
+  std::atomic<uint64_t> progress_count_{0};
   std::thread watchdog_;
   std::mutex watchdog_mu_;
   std::condition_variable watchdog_cv_;

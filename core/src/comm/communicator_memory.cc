@@ -90,7 +90,6 @@ absl::Status Communicator::Iput(int peer, const void* src, size_t len, const Mem
       req->comm_ = this;
       req->handle_ = handle;
       req->peer_ = peer;
-      req->posted_ = absl::Now();
       return absl::OkStatus();
     }
     if (rc != MC_AGAIN) {

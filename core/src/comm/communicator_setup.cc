@@ -219,6 +219,7 @@ absl::Status Communicator::Impl::ConnectPeers(absl::Duration bootstrap_timeout) 
 
 void Communicator::Impl::Shutdown() {
   StopWatchdog();
+  ReleaseStore();
   std::lock_guard<std::mutex> lock(op_mu);
   for (int r = 0; r < size; ++r) {
     if (peers[r].ep != nullptr && !peers[r].ep_closed) {
@@ -237,6 +238,22 @@ void Communicator::Impl::Shutdown() {
   for (const Listener& l : listeners) l.transport->ops().close_listener(l.handle);
   listeners.clear();
   transports.clear();  // finalize
+}
+
+void Communicator::Impl::ReleaseStore() {
+  // Rank 0 hosts the store: it stays up until every live rank has said it is
+  // done with it (or the deadline passes), so nobody loses it mid-call.
+  if (owned_store == nullptr || size <= 1) return;
+  const std::string key = Key(*this, "finalized");
+  if (!owned_store->Add(key, 1).ok() || rank != 0) return;
+  const absl::Time deadline = absl::Now() + std::min(timeout, absl::Seconds(10));
+  while (absl::Now() < deadline) {
+    int alive = 0;
+    for (int r = 0; r < size; ++r) alive += peers[r].state.load() != PeerState::kFailed;
+    absl::StatusOr<int64_t> done = owned_store->Add(key, 0);
+    if (!done.ok() || *done >= alive) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Create(CommunicatorOptions options) {
@@ -274,6 +291,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Create(CommunicatorO
     store_options.host = launch.store_host;
     store_options.port = launch.store_port;
     store_options.is_server = launch.rank == 0;
+    store_options.listen_host = launch.store_host.find(':') != std::string::npos ? "::" : "0.0.0.0";
     store_options.timeout = absl::Milliseconds(bootstrap_ms);
     MC_ASSIGN_OR_RETURN(impl->owned_store, TcpStore::Create(store_options));
     impl->store = impl->owned_store.get();

@@ -13,17 +13,19 @@
 namespace mc {
 
 void Communicator::Impl::MarkFailed(int peer, const std::string& transport, const std::string& detail) {
-  PeerState expected = PeerState::kAlive;
-  if (!peers[peer].state.compare_exchange_strong(expected, PeerState::kFailed)) return;
-  has_unclosed_failures.store(true);
   FailureEvent event{peer, transport, detail, absl::Now()};
-  MC_LOG(WARN) << "peer rank " << peer << " failed (" << transport << "): " << detail;
   std::vector<std::function<void(const FailureEvent&)>> to_call;
   {
+    // The state flips and the event is recorded in one critical section, so
+    // whoever sees the peer failed and then asks for the events finds it.
     std::lock_guard<std::mutex> lock(events_mu);
+    PeerState expected = PeerState::kAlive;
+    if (!peers[peer].state.compare_exchange_strong(expected, PeerState::kFailed)) return;
     events.push_back(event);
     to_call = failure_listeners;
   }
+  has_unclosed_failures.store(true);
+  MC_LOG(WARN) << "peer rank " << peer << " failed (" << transport << "): " << detail;
   for (const auto& listener : to_call) listener(event);
 }
 
@@ -48,9 +50,12 @@ void Communicator::Impl::StartWatchdog() {
   const absl::Duration interval = std::clamp(timeout / 20, absl::Milliseconds(1), absl::Milliseconds(50));
   watchdog_ = std::thread([this, interval] {
     std::unique_lock<std::mutex> lock(watchdog_mu_);
+    uint64_t seen = progress_count_.load(std::memory_order_relaxed);
     while (!watchdog_cv_.wait_for(lock, absl::ToChronoMilliseconds(interval), [this] { return watchdog_stop_; })) {
-      int64_t idle_ns = absl::GetCurrentTimeNanos() - last_progress_ns_.load(std::memory_order_relaxed);
-      if (idle_ns < absl::ToInt64Nanoseconds(interval)) continue;  // the application is driving progress
+      uint64_t now = progress_count_.load(std::memory_order_relaxed);
+      bool application_is_progressing = now != seen;
+      seen = now;
+      if (application_is_progressing) continue;
       std::unique_lock<std::mutex> op_lock(op_mu, std::try_to_lock);
       if (op_lock.owns_lock()) ProgressLocked();
     }

@@ -69,9 +69,9 @@ absl::Status NoKnownSymbolError(void* handle, const std::string& path) {
                                                       " (this MoonComm knows ABI versions ", KnownVersionsText(),
                                                       "); it is not a MoonComm transport plugin"));
   }
-  return absl::FailedPreconditionError(
-      absl::StrCat(path, " exports ", absl::StrJoin(newer, ", "), " only; this MoonComm supports ABI version ",
-                   KnownVersionsText(), "; rebuild the plugin against this MoonComm or upgrade MoonComm"));
+  return absl::FailedPreconditionError(absl::StrCat(path, " exports ", absl::StrJoin(newer, ", "),
+                                                    " only; this MoonComm supports ABI version ", KnownVersionsText(),
+                                                    "; rebuild the plugin against this MoonComm or upgrade MoonComm"));
 }
 
 absl::Status CheckNameMatches(const mc_plugin_v1_t& plugin, std::string_view expected, const std::string& path) {
@@ -129,8 +129,8 @@ absl::StatusOr<LoadedPlugin> LoadPlugin(std::string_view name_or_path) {
     if (builtin->name == nullptr || name_or_path != builtin->name) continue;
     std::string where = absl::StrCat("built-in transport '", ToAbsl(name_or_path), "'");
     if (builtin->abi_version != MC_PLUGIN_ABI_VERSION) {
-      return absl::FailedPreconditionError(absl::StrCat(where, " has abi_version ", builtin->abi_version,
-                                                        ", expected ", MC_PLUGIN_ABI_VERSION));
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, " has abi_version ", builtin->abi_version, ", expected ", MC_PLUGIN_ABI_VERSION));
     }
     if (absl::Status s = ValidatePluginV1(builtin, where); !s.ok()) return s;
     return LoadedPlugin{builtin, builtin->name, "built-in", MC_PLUGIN_ABI_VERSION, nullptr};

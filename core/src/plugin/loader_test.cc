@@ -73,9 +73,8 @@ TEST(LoaderTest, FileWithoutAnySymbolIsRefused) {
   absl::StatusOr<LoadedPlugin> loaded = LoadPlugin(path);
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(MessageOf(loaded),
-              AllOf(HasSubstr(path), HasSubstr("exports none of mc_plugin_v1"),
-                    HasSubstr("this MoonComm knows ABI versions 1")));
+  EXPECT_THAT(MessageOf(loaded), AllOf(HasSubstr(path), HasSubstr("exports none of mc_plugin_v1"),
+                                       HasSubstr("this MoonComm knows ABI versions 1")));
 }
 
 TEST(LoaderTest, FileWithOnlyANewerSymbolNamesBothVersions) {
@@ -83,9 +82,9 @@ TEST(LoaderTest, FileWithOnlyANewerSymbolNamesBothVersions) {
   absl::StatusOr<LoadedPlugin> loaded = LoadPlugin(path);
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(MessageOf(loaded),
-            absl::StrCat(path, " exports mc_plugin_v7 only; this MoonComm supports ABI version 1; "
-                               "rebuild the plugin against this MoonComm or upgrade MoonComm"));
+  EXPECT_EQ(MessageOf(loaded), absl::StrCat(path,
+                                            " exports mc_plugin_v7 only; this MoonComm supports ABI version 1; "
+                                            "rebuild the plugin against this MoonComm or upgrade MoonComm"));
 }
 
 TEST(LoaderTest, AbiVersionFieldThatDisagreesWithItsSymbolIsRefused) {
@@ -93,8 +92,8 @@ TEST(LoaderTest, AbiVersionFieldThatDisagreesWithItsSymbolIsRefused) {
   absl::StatusOr<LoadedPlugin> loaded = LoadPlugin(path);
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(MessageOf(loaded), AllOf(HasSubstr(path), HasSubstr("symbol mc_plugin_v1"),
-                                       HasSubstr("abi_version is 2"), HasSubstr("must say 1")));
+  EXPECT_THAT(MessageOf(loaded), AllOf(HasSubstr(path), HasSubstr("symbol mc_plugin_v1"), HasSubstr("abi_version is 2"),
+                                       HasSubstr("must say 1")));
 }
 
 TEST(LoaderTest, NullTransportTableIsNamed) {
@@ -128,8 +127,8 @@ TEST(LoaderTest, MissingPluginNamesTheFileAndEveryDirectorySearched) {
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kNotFound);
   std::string message = MessageOf(loaded);
-  EXPECT_THAT(message, AllOf(HasSubstr("'nosuch'"), HasSubstr("libmooncomm-nosuch.so"), HasSubstr("tcp"),
-                             HasSubstr("shm")));
+  EXPECT_THAT(message,
+              AllOf(HasSubstr("'nosuch'"), HasSubstr("libmooncomm-nosuch.so"), HasSubstr("tcp"), HasSubstr("shm")));
   std::vector<std::string> dirs = PluginSearchPath();
   ASSERT_GE(dirs.size(), 3u);
   EXPECT_EQ(dirs[0], "/nonexistent/mc-a");
@@ -194,8 +193,8 @@ TEST(LoaderTest, SearchPathSkipsEmptyItemsAndDuplicates) {
 }
 
 TEST(LoaderTest, AvailableNamesListBuiltinsFirstThenFilesWithoutOpeningThem) {
-  ScopedEnv env("MC_PLUGIN_PATH", absl::StrCat(TestPluginDir("broken"), ":", TestPluginDir("first"), ":",
-                                               TestPluginDir("second")));
+  ScopedEnv env("MC_PLUGIN_PATH",
+                absl::StrCat(TestPluginDir("broken"), ":", TestPluginDir("first"), ":", TestPluginDir("second")));
   std::vector<std::string> names = AvailablePluginNames();
   std::vector<std::string> expected;
   for (const mc_plugin_v1_t* builtin : BuiltinPlugins()) expected.emplace_back(builtin->name);

@@ -78,7 +78,9 @@ std::vector<std::string> PluginNamesIn(const std::string& dir) {
 
 }  // namespace
 
-std::string PluginFileName(std::string_view name) { return absl::StrCat(ToAbsl(kFilePrefix), ToAbsl(name), ToAbsl(kFileSuffix)); }
+std::string PluginFileName(std::string_view name) {
+  return absl::StrCat(ToAbsl(kFilePrefix), ToAbsl(name), ToAbsl(kFileSuffix));
+}
 
 absl::Status CheckPluginName(std::string_view name, std::string_view what) {
   if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(ToAbsl(what), ": the plugin name is empty"));
@@ -122,10 +124,10 @@ absl::StatusOr<std::string> FindPluginFile(std::string_view name) {
   }
   std::vector<std::string> builtin;
   for (const mc_plugin_v1_t* plugin : BuiltinPlugins()) builtin.emplace_back(plugin->name);
-  return absl::NotFoundError(absl::StrCat(
-      "transport plugin '", ToAbsl(name), "' not found: it is not built in (", absl::StrJoin(builtin, ", "),
-      ") and no file ", file, " is in any of these directories: ", absl::StrJoin(dirs, ", "),
-      " (set MC_PLUGIN_PATH to add directories)"));
+  return absl::NotFoundError(absl::StrCat("transport plugin '", ToAbsl(name), "' not found: it is not built in (",
+                                          absl::StrJoin(builtin, ", "), ") and no file ", file,
+                                          " is in any of these directories: ", absl::StrJoin(dirs, ", "),
+                                          " (set MC_PLUGIN_PATH to add directories)"));
 }
 
 std::vector<std::string> AvailablePluginNames() {

@@ -34,7 +34,8 @@ struct HostContext {
 
 // "MC_<PLUGIN>_<NAME>", as config::RegisterPluginParams spells it.
 std::string FullParamName(std::string_view plugin_name, std::string_view param_name) {
-  std::string full = absl::StrCat("MC_", absl::AsciiStrToUpper(ToAbsl(plugin_name)), "_", absl::AsciiStrToUpper(ToAbsl(param_name)));
+  std::string full =
+      absl::StrCat("MC_", absl::AsciiStrToUpper(ToAbsl(plugin_name)), "_", absl::AsciiStrToUpper(ToAbsl(param_name)));
   for (char& c : full) {
     if (c == '-') c = '_';
   }
@@ -60,7 +61,8 @@ absl::StatusOr<std::string> NormalizedValue(const std::string& full_name, mc_par
       if (!v.ok()) return v.status();
       return absl::StrCat(*v);
     }
-    case MC_PARAM_STRING: return config::GetString(full_name);
+    case MC_PARAM_STRING:
+      return config::GetString(full_name);
   }
   return absl::InternalError(absl::StrCat(full_name, " has an unknown type"));
 }
@@ -96,8 +98,7 @@ void HostLog(void* ctx, mc_log_level_t level, const char* message) {
   if (clamped > MC_LOG_TRACE) clamped = MC_LOG_TRACE;
   auto lvl = static_cast<mc_log_level_t>(clamped);
   if (lvl > LogThreshold()) return;
-  LogMessage(lvl).stream() << (host != nullptr ? host->name : "?") << ": "
-                           << (message != nullptr ? message : "(null)");
+  LogMessage(lvl).stream() << (host != nullptr ? host->name : "?") << ": " << (message != nullptr ? message : "(null)");
 }
 
 mc_result_t HostGetParam(void* ctx, const char* name, char* value, size_t value_len) {
@@ -125,8 +126,7 @@ void HostPeerFailed(void* ctx, void* ep, mc_result_t reason, const char* detail)
   auto* host = static_cast<HostContext*>(ctx);
   if (host == nullptr) return;
   std::string what = detail != nullptr ? detail : "";
-  MC_LOG(INFO) << host->name << ": the peer of endpoint " << ep << " failed (" << ResultName(reason)
-               << "): " << what;
+  MC_LOG(INFO) << host->name << ": the peer of endpoint " << ep << " failed (" << ResultName(reason) << "): " << what;
   std::shared_ptr<const Transport::FailureCallback> callback;
   {
     std::lock_guard<std::mutex> lock(host->mu);
@@ -175,8 +175,7 @@ absl::StatusOr<std::unique_ptr<Transport>> Transport::Open(LoadedPlugin plugin, 
   err[sizeof(err) - 1] = '\0';  // a plugin that fills the buffer may forget the NUL
   if (rc != MC_SUCCESS) {
     std::string why = err[0] != '\0' ? std::string(err) : "init gave no reason";
-    return absl::FailedPreconditionError(
-        absl::StrCat(where, " cannot run here: ", why, " (", ResultName(rc), ")"));
+    return absl::FailedPreconditionError(absl::StrCat(where, " cannot run here: ", why, " (", ResultName(rc), ")"));
   }
 
   int count = 0;

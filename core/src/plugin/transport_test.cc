@@ -153,7 +153,8 @@ TEST_F(TransportTest, DevicePropsChecksTheIndexAndTerminatesStrings) {
   for (int bad : {2, -1}) {
     absl::StatusOr<mc_device_props_v1_t> d = (*t)->DeviceProps(bad);
     EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_THAT(d.status().message(), HasSubstr("transport 'fake' has no device " + std::to_string(bad) + " (it has 2)"));
+    EXPECT_THAT(d.status().message(),
+                HasSubstr("transport 'fake' has no device " + std::to_string(bad) + " (it has 2)"));
   }
 }
 
@@ -196,8 +197,8 @@ TEST_F(TransportTest, DeviceCountFailureFinalizesAndFails) {
   g_fake.device_count_result = MC_ERR_INTERNAL;
   absl::StatusOr<std::unique_ptr<Transport>> t = Transport::Open(Fake(), nullptr);
   ASSERT_FALSE(t.ok());
-  EXPECT_THAT(t.status().message(), AllOf(HasSubstr("transport 'fake' (test): device_count failed"),
-                                          HasSubstr("MC_ERR_INTERNAL")));
+  EXPECT_THAT(t.status().message(),
+              AllOf(HasSubstr("transport 'fake' (test): device_count failed"), HasSubstr("MC_ERR_INTERNAL")));
   EXPECT_EQ(g_fake.finalize_calls, 1);
 
   g_fake = FakeState();

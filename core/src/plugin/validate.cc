@@ -69,10 +69,14 @@ absl::Status CheckMemory(std::string_view where, const mc_memory_v1_t& m) {
 absl::Status CheckParamDefault(const std::string& full_name, const mc_param_v1_t& p) {
   if (p.default_value == nullptr) return absl::OkStatus();  // read as ""
   switch (p.type) {
-    case MC_PARAM_INT: return config::ParseInt(full_name, p.default_value).status();
-    case MC_PARAM_BOOL: return config::ParseBool(full_name, p.default_value).status();
-    case MC_PARAM_SIZE: return config::ParseSize(full_name, p.default_value).status();
-    case MC_PARAM_STRING: return absl::OkStatus();
+    case MC_PARAM_INT:
+      return config::ParseInt(full_name, p.default_value).status();
+    case MC_PARAM_BOOL:
+      return config::ParseBool(full_name, p.default_value).status();
+    case MC_PARAM_SIZE:
+      return config::ParseSize(full_name, p.default_value).status();
+    case MC_PARAM_STRING:
+      return absl::OkStatus();
   }
   return absl::OkStatus();
 }
@@ -91,8 +95,9 @@ absl::Status CheckParams(std::string_view where, const mc_plugin_v1_t& plugin) {
     bool name_ok = !name.empty();
     for (char c : name) name_ok = name_ok && (absl::ascii_isalnum(c) || c == '_');
     if (!name_ok) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          ToAbsl(where), ": mc_plugin_v1.", field, ".name '", ToAbsl(name), "' is not a parameter name (letters, digits, '_')"));
+      return absl::FailedPreconditionError(absl::StrCat(ToAbsl(where), ": mc_plugin_v1.", field, ".name '",
+                                                        ToAbsl(name),
+                                                        "' is not a parameter name (letters, digits, '_')"));
     }
     if (int type = RawEnum(p.type); type < MC_PARAM_INT || type > MC_PARAM_STRING) {
       return absl::FailedPreconditionError(
@@ -109,7 +114,8 @@ absl::Status CheckParams(std::string_view where, const mc_plugin_v1_t& plugin) {
 }  // namespace
 
 absl::Status ValidatePluginV1(const mc_plugin_v1_t* plugin, std::string_view where) {
-  if (plugin == nullptr) return absl::FailedPreconditionError(absl::StrCat(ToAbsl(where), ": the plugin struct is NULL"));
+  if (plugin == nullptr)
+    return absl::FailedPreconditionError(absl::StrCat(ToAbsl(where), ": the plugin struct is NULL"));
   if (plugin->name == nullptr) return Missing(where, "name");
   if (absl::Status s = CheckPluginName(plugin->name, absl::StrCat(ToAbsl(where), ": mc_plugin_v1.name")); !s.ok()) {
     return absl::FailedPreconditionError(s.message());

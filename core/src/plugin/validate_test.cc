@@ -19,8 +19,7 @@ struct CompletePlugin {
   mc_transport_v1_t transport = testing::UnsupportedTransport();
   mc_memory_v1_t memory = testing::UnsupportedMemory();
   mc_topology_v1_t topology = testing::UnsupportedTopology();
-  std::vector<mc_param_v1_t> params = {{"DEPTH", MC_PARAM_INT, "4", "depth"},
-                                       {"CHUNK", MC_PARAM_SIZE, "64K", "chunk"}};
+  std::vector<mc_param_v1_t> params = {{"DEPTH", MC_PARAM_INT, "4", "depth"}, {"CHUNK", MC_PARAM_SIZE, "64K", "chunk"}};
   mc_plugin_v1_t plugin{};
 
   CompletePlugin(const CompletePlugin&) = delete;  // `plugin` points into this object

@@ -39,8 +39,8 @@ static mc_result_t Accept(void* listener, void** ep, void* hello, size_t* hello_
   (void)listener, (void)ep, (void)hello, (void)hello_len;
   return MC_ERR_UNSUPPORTED;
 }
-static mc_result_t Connect(void* ctx, int dev, const void* addr, size_t addr_len, const void* hello,
-                           size_t hello_len, void** ep) {
+static mc_result_t Connect(void* ctx, int dev, const void* addr, size_t addr_len, const void* hello, size_t hello_len,
+                           void** ep) {
   (void)ctx, (void)dev, (void)addr, (void)addr_len, (void)hello, (void)hello_len, (void)ep;
   return MC_ERR_UNSUPPORTED;
 }

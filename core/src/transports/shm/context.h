@@ -23,6 +23,14 @@ namespace mc::shm {
 class Endpoint;
 class Listener;
 
+// Bytes by path, for tests and tools to see which path moved the data.
+struct ShmStats {
+  uint64_t eager_bytes = 0;       // sent whole through the ring
+  uint64_t cma_read_bytes = 0;    // pulled by this side with process_vm_readv
+  uint64_t cma_write_bytes = 0;   // put by this side with process_vm_writev
+  uint64_t streamed_bytes = 0;    // sent or put through the ring in chunks (no CMA)
+};
+
 class Context {
  public:
   static absl::StatusOr<std::unique_ptr<Context>> Create(const mc_host_v1_t& host);
@@ -65,6 +73,7 @@ class Context {
   void FreeRequest(Request* req) { pool_.Put(req); }
 
   RegistrationTable& registrations() { return registrations_; }
+  ShmStats& stats() { return stats_; }
 
   // Drives every endpoint, then checks liveness if it is due.
   void Progress();
@@ -91,6 +100,7 @@ class Context {
   std::vector<Listener*> listeners_;  // owned
   RegistrationTable registrations_;
   RequestPool pool_;
+  ShmStats stats_;
 
   int depth_ = 0;
   struct PendingFailure {

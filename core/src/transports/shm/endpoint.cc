@@ -407,6 +407,7 @@ void Endpoint::AdvancePulls() {
   switch (result.outcome) {
     case CmaOutcome::kCopied:
       req->offset += result.bytes;
+      ctx_->stats().cma_read_bytes += result.bytes;
       if (req->offset == req->wanted) {
         pulls_.pop_front();
         FinishPull(req, /*check_peer=*/true);
@@ -582,6 +583,7 @@ bool Endpoint::StepTx(Request* req) {
     case TxStep::kEager: {
       EagerHeader header{req->tag};
       if (!TryWriteRecord(kRecordEager, &header, sizeof(header), req->src, req->len)) return false;
+      ctx_->stats().eager_bytes += req->len;
       Complete(req, MC_SUCCESS, req->tag, req->len);
       return true;
     }
@@ -622,6 +624,7 @@ bool Endpoint::StepStream(Request* req) {
     DataHeader data{req->peer_id, req->offset};
     if (!TryWriteRecord(kRecordData, &data, sizeof(data), req->src + req->offset, bytes)) return false;
     req->offset += bytes;
+    ctx_->stats().streamed_bytes += bytes;
   }
   Complete(req, MC_SUCCESS, req->tag, req->len);
   return true;
@@ -644,6 +647,7 @@ bool Endpoint::StepPutCma(Request* req) {
     switch (result.outcome) {
       case CmaOutcome::kCopied:
         req->offset += result.bytes;
+        ctx_->stats().cma_write_bytes += result.bytes;
         break;
       case CmaOutcome::kRetry:
         return false;
@@ -679,6 +683,7 @@ bool Endpoint::StepPutStream(Request* req) {
     bool last = req->offset + bytes == req->len;
     if (!WritePutRecord(req, req->offset, bytes, last)) return false;
     req->offset += bytes;
+    ctx_->stats().streamed_bytes += bytes;
   } while (req->offset < req->len);
   req->tx_step = TxStep::kNone;
   awaiting_[req->id] = req;

@@ -17,25 +17,22 @@ Registration* RegistrationTable::Add(uint64_t base, uint64_t length) {
   reg->base = base;
   reg->length = length;
   Registration* raw = reg.get();
-  by_key_.emplace(raw->key_id, std::move(reg));
+  by_key_.emplace(raw->key_id, raw);
+  owned_.emplace(raw, std::move(reg));
   return raw;
 }
 
-bool RegistrationTable::Remove(Registration* reg) {
-  if (!Owns(reg)) return false;
+bool RegistrationTable::Remove(const Registration* reg) {
+  auto it = owned_.find(reg);
+  if (it == owned_.end()) return false;
   by_key_.erase(reg->key_id);
+  owned_.erase(it);
   return true;
 }
 
 const Registration* RegistrationTable::Find(uint64_t key_id) const {
   auto it = by_key_.find(key_id);
-  return it == by_key_.end() ? nullptr : it->second.get();
-}
-
-bool RegistrationTable::Owns(const Registration* reg) const {
-  if (reg == nullptr) return false;
-  auto it = by_key_.find(reg->key_id);
-  return it != by_key_.end() && it->second.get() == reg;
+  return it == by_key_.end() ? nullptr : it->second;
 }
 
 }  // namespace mc::shm

@@ -14,8 +14,6 @@
 namespace mc::shm {
 
 struct Registration {
-  static constexpr uint64_t kMagic = 0x4745'524d'4853'4d43ull;
-  uint64_t magic = kMagic;
   uint64_t key_id = 0;
   uint64_t base = 0;
   uint64_t length = 0;
@@ -37,16 +35,19 @@ struct RemoteKey {
 // [addr, addr + bytes) inside [base, base + length), without overflow.
 bool RangeInside(uint64_t addr, uint64_t bytes, uint64_t base, uint64_t length);
 
+// Handles are checked by pointer value and never dereferenced before that,
+// so a stale or foreign handle (deregistering twice) is an error, not a crash.
 class RegistrationTable {
  public:
   Registration* Add(uint64_t base, uint64_t length);
-  bool Remove(Registration* reg);  // false if it is not ours
+  bool Remove(const Registration* reg);  // false if it is not a live registration of ours
   const Registration* Find(uint64_t key_id) const;
-  bool Owns(const Registration* reg) const;
+  bool Owns(const Registration* reg) const { return owned_.contains(reg); }
 
  private:
   uint64_t next_key_id_ = 1;
-  absl::flat_hash_map<uint64_t, std::unique_ptr<Registration>> by_key_;
+  absl::flat_hash_map<const Registration*, std::unique_ptr<Registration>> owned_;
+  absl::flat_hash_map<uint64_t, const Registration*> by_key_;
 };
 
 }  // namespace mc::shm

@@ -28,13 +28,14 @@ void WriteError(char* err, size_t err_len, const std::string& text) {
 Context* AsContext(void* ctx) { return static_cast<Context*>(ctx); }
 Endpoint* AsEndpoint(void* ep) { return static_cast<Endpoint*>(ep); }
 
-// A buffer argument: NULL only when empty; `mr`, when given, must be ours and cover it.
-bool ValidBuffer(const void* buf, size_t len, void* mr) {
+// A buffer argument: NULL only when empty; `mr`, when given, must be a live
+// registration of this context that covers it.
+bool ValidBuffer(Endpoint* ep, const void* buf, size_t len, void* mr) {
   if (buf == nullptr && len > 0) return false;
   if (len > kMaxMessageBytes) return false;
   if (mr == nullptr) return true;
   auto* reg = static_cast<const Registration*>(mr);
-  return reg->magic == Registration::kMagic && reg->Covers(reinterpret_cast<uintptr_t>(buf), len);
+  return ep->context()->registrations().Owns(reg) && reg->Covers(reinterpret_cast<uintptr_t>(buf), len);
 }
 
 mc_result_t Init(const mc_host_v1_t* host, void** ctx, char* err, size_t err_len) {
@@ -138,7 +139,7 @@ mc_result_t Connect(void* ctx, int dev, const void* addr, size_t addr_len, const
 }
 
 mc_result_t Isend(void* ep, uint64_t tag, const void* buf, size_t len, void* mr, void** req) {
-  if (ep == nullptr || req == nullptr || !ValidBuffer(buf, len, mr)) return MC_ERR_INVALID_ARG;
+  if (ep == nullptr || req == nullptr || !ValidBuffer(AsEndpoint(ep), buf, len, mr)) return MC_ERR_INVALID_ARG;
   Endpoint* endpoint = AsEndpoint(ep);
   Context::Scope scope(endpoint->context());
   Request* out = nullptr;
@@ -148,7 +149,7 @@ mc_result_t Isend(void* ep, uint64_t tag, const void* buf, size_t len, void* mr,
 }
 
 mc_result_t Irecv(void* ep, uint64_t tag, void* buf, size_t len, void* mr, void** req) {
-  if (ep == nullptr || req == nullptr || !ValidBuffer(buf, len, mr)) return MC_ERR_INVALID_ARG;
+  if (ep == nullptr || req == nullptr || !ValidBuffer(AsEndpoint(ep), buf, len, mr)) return MC_ERR_INVALID_ARG;
   Endpoint* endpoint = AsEndpoint(ep);
   Context::Scope scope(endpoint->context());
   Request* out = nullptr;
@@ -159,7 +160,9 @@ mc_result_t Irecv(void* ep, uint64_t tag, void* buf, size_t len, void* mr, void*
 
 mc_result_t Iput(void* ep, const void* buf, size_t len, void* mr, uint64_t remote_addr, void* rkey, uint64_t notify,
                  void** req) {
-  if (ep == nullptr || req == nullptr || rkey == nullptr || !ValidBuffer(buf, len, mr)) return MC_ERR_INVALID_ARG;
+  if (ep == nullptr || req == nullptr || rkey == nullptr || !ValidBuffer(AsEndpoint(ep), buf, len, mr)) {
+    return MC_ERR_INVALID_ARG;
+  }
   auto* key = static_cast<const RemoteKey*>(rkey);
   if (key->magic != RemoteKey::kMagic) return MC_ERR_INVALID_ARG;
   Endpoint* endpoint = AsEndpoint(ep);
@@ -224,7 +227,8 @@ mc_result_t Reg(void* ctx, void* ptr, size_t len, mc_mem_kind_t kind, void** mr)
 
 mc_result_t Dereg(void* ctx, void* mr) {
   if (ctx == nullptr || mr == nullptr) return MC_ERR_INVALID_ARG;
-  return AsContext(ctx)->registrations().Remove(static_cast<Registration*>(mr)) ? MC_SUCCESS : MC_ERR_INVALID_ARG;
+  return AsContext(ctx)->registrations().Remove(static_cast<const Registration*>(mr)) ? MC_SUCCESS
+                                                                                     : MC_ERR_INVALID_ARG;
 }
 
 mc_result_t PackRkey(void* ctx, void* mr, void* buf, size_t* len) {

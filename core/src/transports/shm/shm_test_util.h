@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mooncomm/plugin_abi.h"
+#include "transports/shm/context.h"
 
 extern "C" const mc_plugin_v1_t mc_builtin_shm_plugin;
 
@@ -68,6 +69,8 @@ class Peer {
   const mc_transport_v1_t& t() const { return *mc_builtin_shm_plugin.transport; }
   const mc_memory_v1_t& mem() const { return *mc_builtin_shm_plugin.memory; }
   TestHost& host() { return host_; }
+  // Which paths moved how many bytes in this context.
+  const ShmStats& stats() const { return static_cast<Context*>(ctx_)->stats(); }
 
   // Listens and returns the address bytes.
   std::vector<uint8_t> Listen();

@@ -100,6 +100,8 @@ TEST_F(ShmLoopbackTest, MessagesOfEverySizeArriveIntact) {
     Transfer(len, len, 100 + len, MC_SUCCESS);
     if (HasFailure()) return;
   }
+  EXPECT_EQ(a_->stats().cma_read_bytes, (1u << 20) + (5u << 20) + (16u << 10) + 1) << "large ones by one CMA copy";
+  EXPECT_EQ(b_->stats().streamed_bytes, 0u);
 }
 
 TEST_F(ShmLoopbackTest, SendsPostedBeforeTheHandshakeEndsAreDelivered) {
@@ -198,11 +200,16 @@ TEST_F(ShmLoopbackTest, CmaFallbackMovesLargeMessagesThroughTheRing) {
   Transfer(7 << 20, 7 << 20, 1, MC_SUCCESS);
   Transfer(3 << 20, 1 << 20, 2, MC_ERR_TRUNCATED);
   Transfer((16 << 10) + 3, (16 << 10) + 3, 3, MC_SUCCESS);
+  EXPECT_EQ(a_->stats().cma_read_bytes, 0u);
+  // Only what the receiver asked for travels, not the truncated tail.
+  EXPECT_EQ(b_->stats().streamed_bytes, (7u << 20) + (1u << 20) + (16u << 10) + 3);
 }
 
 TEST_F(ShmLoopbackTest, OnlyTheReceiverNeedsCmaDisabledForTheFallback) {
   Connect({{"USE_CMA", "false"}}, {});
   Transfer(2 << 20, 2 << 20, 1, MC_SUCCESS);
+  EXPECT_EQ(a_->stats().cma_read_bytes, 0u);
+  EXPECT_EQ(b_->stats().streamed_bytes, 2u << 20);
 }
 
 class ShmPutTest : public ShmLoopbackTest {
@@ -273,6 +280,7 @@ TEST_F(ShmPutTest, PutsLandBeforeTheirNotificationsWhichArriveInOrder) {
   }
   EXPECT_EQ(FirstMismatch(target_.data(), 100, 1), -1);
   EXPECT_EQ(FirstMismatch(target_.data() + 4096, 5 << 20, 2), -1);
+  EXPECT_EQ(b_->stats().cma_write_bytes, 5u << 20);
   mc_notification_v1_t none;
   EXPECT_EQ(a_->t().poll_notification(ep_a_, &none), MC_AGAIN);
 }
@@ -287,6 +295,8 @@ TEST_F(ShmPutTest, FallbackPutsGoThroughTheRing) {
   ASSERT_EQ(a_->WaitNotification(ep_a_, &n), MC_SUCCESS);
   EXPECT_EQ(n.value, 77u);
   EXPECT_EQ(FirstMismatch(target_.data() + 8, (3 << 20) + 5, 7), -1);
+  EXPECT_EQ(b_->stats().cma_write_bytes, 0u);
+  EXPECT_EQ(b_->stats().streamed_bytes, (3u << 20) + 5);
 }
 
 TEST_F(ShmPutTest, PutsOutsideTheRegistrationAreRefused) {
@@ -450,6 +460,8 @@ TEST(ShmArgumentsTest, BadArgumentsAreRejectedNotFollowed) {
 
   ep = b.Connect(addr);
   ASSERT_NE(ep, nullptr);
+  void* accepted = a.Accept();
+  ASSERT_NE(accepted, nullptr);
   void* req = nullptr;
   EXPECT_EQ(t.isend(ep, 0, nullptr, 10, nullptr, &req), MC_ERR_INVALID_ARG);
   EXPECT_EQ(t.irecv(ep, 0, nullptr, 10, nullptr, &req), MC_ERR_INVALID_ARG);
@@ -461,12 +473,11 @@ TEST(ShmArgumentsTest, BadArgumentsAreRejectedNotFollowed) {
   EXPECT_EQ(t.isend(ep, 0, buf.data(), 64, mr, &req), MC_ERR_INVALID_ARG) << "mr does not cover the buffer";
   ASSERT_EQ(t.isend(ep, 0, buf.data(), 32, mr, &req), MC_SUCCESS);
   mc_completion_v1_t c{};
+  ASSERT_TRUE(b.Wait(req, &c));
+  EXPECT_EQ(c.status, MC_SUCCESS);
   int done = 0;
-  while (!done) ASSERT_EQ(t.test(req, &done, &c), MC_SUCCESS);
   EXPECT_EQ(t.test(req, &done, &c), MC_ERR_INVALID_ARG) << "a finished request is gone";
   EXPECT_EQ(b.mem().dereg(b.ctx(), mr), MC_SUCCESS);
-  void* accepted = a.Accept();
-  ASSERT_NE(accepted, nullptr);
   // A hello that does not fit the caller's buffer waits for a bigger one.
   void* ep2 = b.Connect(addr, {1, 2, 3});
   ASSERT_NE(ep2, nullptr);

@@ -260,7 +260,9 @@ void Endpoint::Fail(mc_result_t request_status, const std::string& detail) {
     ctx_->DestroyEndpoint(this);
     return;
   }
-  ctx_->Log(MC_LOG_WARN, absl::StrCat("tcp: lost connection: ", detail));
+  // The core decides what a lost peer means; garbage on the wire is worth a warning.
+  ctx_->Log(request_status == MC_ERR_PROTOCOL ? MC_LOG_WARN : MC_LOG_INFO,
+            absl::StrCat("tcp: lost connection: ", detail));
   if (!handed_out_) {
     report_pending_ = true;
     return;

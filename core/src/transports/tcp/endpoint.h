@@ -1,7 +1,18 @@
-// One tcp connection and the protocol spoken on it: tagged eager and
-// rendezvous messages, one-sided puts with notifications, and what happens
-// when the connection breaks. Frames are read from a staging buffer, except
-// large payloads, which go straight from the socket into their destination.
+// One tcp connection and the protocol spoken on it (frame.h has the header):
+//   HELLO      the connector's first frame; accept() waits for all of it.
+//   EAGER      a message up to MC_TCP_EAGER_LIMIT, data inline. With no
+//              receive posted it is buffered as an unexpected message.
+//   RTS/CTS/RNDV_DATA   a larger message: the sender announces it (RTS); when
+//              a matching receive is posted the receiver answers CTS with the
+//              bytes it takes, and the data then goes straight from the send
+//              buffer to the receive buffer (no staging copy on either side).
+//   PUT/PUT_ACK  a one-sided write: the target checks key and range, reads
+//              the data into place (or drops it: MC_ERR_ACCESS), queues the
+//              notification only after that, and acknowledges; the put
+//              completes on the acknowledgement.
+// Frames are read through a staging buffer, except large payloads, which are
+// read from the socket straight into their destination. A broken connection
+// completes every pending request and is reported to the host once.
 #ifndef MOONCOMM_SRC_TRANSPORTS_TCP_ENDPOINT_H_
 #define MOONCOMM_SRC_TRANSPORTS_TCP_ENDPOINT_H_
 

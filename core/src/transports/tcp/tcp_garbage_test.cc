@@ -185,6 +185,30 @@ TEST_F(TcpGarbageTest, EndOfStreamAfterHelloIsPeerLost) {
   EXPECT_NE(host_.failures()[0].detail.find("closed by peer"), std::string::npos) << host_.failures()[0].detail;
 }
 
+TEST_F(TcpGarbageTest, ResetIsPeerLostForReadsAndWrites) {
+  void* ep = AcceptAfterHello();
+  ASSERT_NE(ep, nullptr);
+  void* recv = PostRecv(ep);
+  linger hard{1, 0};  // close() then sends RST instead of FIN
+  ASSERT_EQ(setsockopt(raw_, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)), 0);
+  close(raw_);
+  raw_ = -1;
+  // Posted before the transport has looked at the socket: the write or the
+  // read sees the reset, whichever comes first; both end the same way.
+  char byte = 1;
+  void* send = nullptr;
+  ASSERT_EQ(Ops().isend(ep, 1, &byte, 1, nullptr, &send), MC_SUCCESS);
+  EXPECT_EQ(WaitFor(recv).status, MC_ERR_PEER_LOST);
+  mc_result_t sent = WaitFor(send).status;  // the kernel may have taken the byte before the reset came
+  EXPECT_TRUE(sent == MC_SUCCESS || sent == MC_ERR_PEER_LOST) << sent;
+  ASSERT_EQ(host_.FailuresOf(ep), 1);
+  const std::string& detail = host_.failures()[0].detail;
+  EXPECT_TRUE(detail.find("reset") != std::string::npos || detail.find("broken pipe") != std::string::npos)
+      << detail;
+  for (int i = 0; i < 5; ++i) Ops().progress(ctx_);
+  EXPECT_EQ(host_.failures().size(), 1u);
+}
+
 TEST_F(TcpGarbageTest, GarbageInsteadOfHelloIsDroppedQuietly) {
   Write(std::string(200, '\x01'));
   EXPECT_TRUE(PeerClosed());

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -84,9 +85,11 @@ void Run(void* ep, bool initiator, const std::string& mode, size_t bytes, int it
   constexpr int kWarmup = 100;
   constexpr int kWindow = 16;
   auto start = std::chrono::steady_clock::now();
+  std::vector<double> round_trips;
   if (mode == "latency") {
     for (int i = 0; i < iters + kWarmup; ++i) {
       if (i == kWarmup) start = std::chrono::steady_clock::now();
+      auto t0 = std::chrono::steady_clock::now();
       if (initiator) {
         Ops().isend(ep, 1, buf.data(), bytes, nullptr, &req);
         Wait(req);
@@ -97,6 +100,9 @@ void Run(void* ep, bool initiator, const std::string& mode, size_t bytes, int it
         Wait(req);
         Ops().isend(ep, 1, buf.data(), bytes, nullptr, &req);
         Wait(req);
+      }
+      if (i >= kWarmup) {
+        round_trips.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
     }
   } else {
@@ -124,7 +130,10 @@ void Run(void* ep, bool initiator, const std::string& mode, size_t bytes, int it
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!initiator) return;
   if (mode == "latency") {
-    std::printf("latency %zu bytes: %.3f us one-way (%d round trips)\n", bytes, seconds * 1e6 / iters / 2, iters);
+    std::sort(round_trips.begin(), round_trips.end());
+    // The median resists the noise of a shared machine; ucx_perftest prints both too.
+    std::printf("latency %zu bytes: median %.3f us, average %.3f us one-way (%d round trips)\n", bytes,
+                round_trips[round_trips.size() / 2] * 1e6 / 2, seconds * 1e6 / iters / 2, iters);
   } else {
     int counted = (iters / kWindow) * kWindow;
     std::printf("bandwidth %zu bytes: %.1f MB/s (%d messages)\n", bytes, bytes * double(counted) / seconds / 1e6,

@@ -177,9 +177,10 @@ mc_result_t TcpContext::Progress() {
   }
   RunDeferred();
   in_progress_ = false;
-  if (n < 0 && errno != EINTR) {
+  if (n < 0 && errno != EINTR && !epoll_failure_logged_) {
+    // Cannot happen with a valid epoll fd; progress only answers MC_SUCCESS or MC_AGAIN.
+    epoll_failure_logged_ = true;
     Log(MC_LOG_ERROR, absl::StrCat("tcp: epoll_wait failed: ", std::strerror(errno)));
-    return MC_ERR_INTERNAL;
   }
   return MC_SUCCESS;
 }

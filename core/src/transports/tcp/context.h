@@ -79,6 +79,7 @@ class TcpContext {
   std::vector<NetInterface> devices_;
   int epoll_fd_;
   bool in_progress_ = false;
+  bool epoll_failure_logged_ = false;
   MemoryRegistry memory_;
   absl::flat_hash_map<Endpoint*, std::unique_ptr<Endpoint>> endpoints_;
   absl::flat_hash_map<Listener*, std::unique_ptr<Listener>> listeners_;

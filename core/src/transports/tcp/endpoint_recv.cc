@@ -20,7 +20,7 @@ namespace {
 constexpr uint64_t kDirectReadBytes = 16 * 1024;
 // Socket reads per readiness event, so that one busy connection does not
 // starve the others; level-triggered epoll brings us back for the rest.
-constexpr int kReadsPerEvent = 64;
+constexpr int kReadsPerEvent = 16;
 
 }  // namespace
 

@@ -6,7 +6,9 @@ set -euo pipefail
 PACKAGES=(
   cmake ninja-build g++ pkg-config
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  ucx-utils            # ucx_perftest: the ceiling the p2p benchmark compares against
+  ucx-utils libucx-dev                  # the ucx plugin, and ucx_perftest for benchmarks
+  libfabric-dev libfabric-bin          # the efa plugin (libfabric), and fi_pingpong
+  libibverbs-dev librdmacm-dev         # the rdma-verbs plugin
 )
 
 missing=()

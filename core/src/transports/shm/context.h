@@ -73,6 +73,7 @@ class Context {
   void FreeRequest(Request* req) { pool_.Put(req); }
 
   RegistrationTable& registrations() { return registrations_; }
+  RemoteKeySet& remote_keys() { return remote_keys_; }
   ShmStats& stats() { return stats_; }
 
   // Drives every endpoint, then checks liveness if it is due.
@@ -99,6 +100,7 @@ class Context {
   std::vector<Endpoint*> endpoints_;  // owned; closed ones are deleted at scope end
   std::vector<Listener*> listeners_;  // owned
   RegistrationTable registrations_;
+  RemoteKeySet remote_keys_;
   RequestPool pool_;
   ShmStats stats_;
 

@@ -35,4 +35,20 @@ const Registration* RegistrationTable::Find(uint64_t key_id) const {
   return it == by_key_.end() ? nullptr : it->second;
 }
 
+RemoteKey* RemoteKeySet::Add(const RemoteKey& key) {
+  auto owned = std::make_unique<RemoteKey>(key);
+  owned->owner = this;
+  RemoteKey* raw = owned.get();
+  keys_.emplace(raw, std::move(owned));
+  return raw;
+}
+
+bool RemoteKeySet::Release(RemoteKey* key) {
+  auto it = keys_.find(key);
+  if (it == keys_.end()) return false;
+  key->magic = 0;
+  keys_.erase(it);
+  return true;
+}
+
 }  // namespace mc::shm

@@ -24,7 +24,8 @@ struct Registration {
 struct RemoteKey {
   static constexpr uint64_t kMagic = 0x5945'4b52'4853'4d43ull;
   uint64_t magic = kMagic;
-  uint64_t nonce = 0;  // the peer context that packed it
+  void* owner = nullptr;  // the RemoteKeySet holding it
+  uint64_t nonce = 0;     // the peer context that packed it
   uint64_t key_id = 0;
   uint64_t base = 0;
   uint64_t length = 0;
@@ -48,6 +49,16 @@ class RegistrationTable {
   uint64_t next_key_id_ = 1;
   absl::flat_hash_map<const Registration*, std::unique_ptr<Registration>> owned_;
   absl::flat_hash_map<uint64_t, const Registration*> by_key_;
+};
+
+// The remote keys a context unpacked: finalize frees the ones never released.
+class RemoteKeySet {
+ public:
+  RemoteKey* Add(const RemoteKey& key);
+  bool Release(RemoteKey* key);  // false if it is not a live key of this set
+
+ private:
+  absl::flat_hash_map<const RemoteKey*, std::unique_ptr<RemoteKey>> keys_;
 };
 
 }  // namespace mc::shm

@@ -12,12 +12,13 @@
 namespace mc::shm {
 
 const mc_param_v1_t kShmParamTable[] = {
-    {"EAGER_LIMIT", MC_PARAM_SIZE, "16K",
+    {"EAGER_LIMIT", MC_PARAM_SIZE, "64K",
      "Largest message copied through the shared ring; larger ones are copied once with CMA"},
     {"RING_BYTES", MC_PARAM_SIZE, "1M",
      "Bytes of each direction's shared ring per endpoint (a power of two, 64K to 1G)"},
     {"USE_CMA", MC_PARAM_BOOL, "1",
-     "Copy large messages and puts with process_vm_readv/writev; 0 copies them through the ring"},
+     "Copy large messages and puts once with process_vm_readv/writev; 0 copies them through the ring "
+     "(two pipelined copies, using both processes' CPUs)"},
     {"CMA_CHUNK", MC_PARAM_SIZE, "1M", "Bytes copied per CMA call, so progress stays responsive (4K to 1G)"},
 };
 const size_t kShmParamCount = sizeof(kShmParamTable) / sizeof(kShmParamTable[0]);
@@ -69,7 +70,8 @@ absl::StatusOr<ShmParams> LoadShmParams(const mc_host_v1_t& host) {
   uint64_t max_eager = std::min<uint64_t>(params.ring_bytes / 4, RingMaxBodyBytes(params.ring_bytes) - sizeof(EagerHeader));
   if (*eager > max_eager) {
     return absl::InvalidArgumentError(absl::StrCat("MC_SHM_EAGER_LIMIT='", eager_text, "' must be at most ", max_eager,
-                                                   " (a quarter of MC_SHM_RING_BYTES='", ring_text, "')"));
+                                                   " (a quarter of MC_SHM_RING_BYTES='", ring_text,
+                                                   "'); lower it or raise MC_SHM_RING_BYTES"));
   }
   params.eager_limit = *eager;
 

@@ -28,7 +28,7 @@ TEST(ShmParamsTest, DefaultsAreValid) {
   testing::TestHost host;
   absl::StatusOr<ShmParams> params = LoadShmParams(*host.host());
   ASSERT_TRUE(params.ok()) << params.status();
-  EXPECT_EQ(params->eager_limit, 16u << 10);
+  EXPECT_EQ(params->eager_limit, 64u << 10);
   EXPECT_EQ(params->ring_bytes, 1u << 20);
   EXPECT_TRUE(params->use_cma);
   EXPECT_EQ(params->cma_chunk, 1u << 20);

@@ -255,22 +255,22 @@ mc_result_t UnpackRkey(void* ep, const void* buf, size_t len, void** rkey) {
     endpoint->context()->Log(MC_LOG_WARN, "shm: unpack_rkey: the key was not packed by this endpoint's peer");
     return MC_ERR_ACCESS;
   }
-  auto key = std::make_unique<RemoteKey>();
-  key->nonce = wire.nonce;
-  key->key_id = wire.key_id;
-  key->base = wire.base;
-  key->length = wire.length;
-  *rkey = key.release();
+  RemoteKey key;
+  key.nonce = wire.nonce;
+  key.key_id = wire.key_id;
+  key.base = wire.base;
+  key.length = wire.length;
+  *rkey = endpoint->context()->remote_keys().Add(key);
   return MC_SUCCESS;
 }
 
+// Keys belong to the context (finalize frees the unreleased ones); releasing
+// one after finalize, like any handle, is not allowed.
 mc_result_t ReleaseRkey(void* rkey) {
   if (rkey == nullptr) return MC_ERR_INVALID_ARG;
   auto* key = static_cast<RemoteKey*>(rkey);
   if (key->magic != RemoteKey::kMagic) return MC_ERR_INVALID_ARG;
-  key->magic = 0;
-  delete key;
-  return MC_SUCCESS;
+  return static_cast<RemoteKeySet*>(key->owner)->Release(key) ? MC_SUCCESS : MC_ERR_INVALID_ARG;
 }
 
 mc_result_t DeviceProps(void* ctx, int dev, mc_device_props_v1_t* props) {

@@ -39,7 +39,6 @@ class ShmLoopbackTest : public ::testing::Test {
     ASSERT_TRUE(WaitBoth(s, nullptr, r, nullptr));
   }
   static constexpr uint64_t kHandshakeTag = ~uint64_t{0};
-  void SetUp() override {}
 
   // Tests both requests (either may be null) until both are done.
   bool WaitBoth(void* req_a, mc_completion_v1_t* ca, void* req_b, mc_completion_v1_t* cb) {
@@ -96,11 +95,11 @@ TEST_F(ShmLoopbackTest, AcceptHandsOverTheHello) {
 
 TEST_F(ShmLoopbackTest, MessagesOfEverySizeArriveIntact) {
   Connect();
-  for (size_t len : {0ul, 1ul, 8ul, 4095ul, 16ul << 10, (16ul << 10) + 1, 1ul << 20, 5ul << 20}) {
+  for (size_t len : {0ul, 1ul, 8ul, 4095ul, 64ul << 10, (64ul << 10) + 1, 1ul << 20, 5ul << 20}) {
     Transfer(len, len, 100 + len, MC_SUCCESS);
     if (HasFailure()) return;
   }
-  EXPECT_EQ(a_->stats().cma_read_bytes, (1u << 20) + (5u << 20) + (16u << 10) + 1) << "large ones by one CMA copy";
+  EXPECT_EQ(a_->stats().cma_read_bytes, (1u << 20) + (5u << 20) + (64u << 10) + 1) << "large ones by one CMA copy";
   EXPECT_EQ(b_->stats().streamed_bytes, 0u);
 }
 
@@ -199,10 +198,10 @@ TEST_F(ShmLoopbackTest, CmaFallbackMovesLargeMessagesThroughTheRing) {
   Connect(no_cma, no_cma);
   Transfer(7 << 20, 7 << 20, 1, MC_SUCCESS);
   Transfer(3 << 20, 1 << 20, 2, MC_ERR_TRUNCATED);
-  Transfer((16 << 10) + 3, (16 << 10) + 3, 3, MC_SUCCESS);
+  Transfer((64 << 10) + 3, (64 << 10) + 3, 3, MC_SUCCESS);
   EXPECT_EQ(a_->stats().cma_read_bytes, 0u);
   // Only what the receiver asked for travels, not the truncated tail.
-  EXPECT_EQ(b_->stats().streamed_bytes, (7u << 20) + (1u << 20) + (16u << 10) + 3);
+  EXPECT_EQ(b_->stats().streamed_bytes, (7u << 20) + (1u << 20) + (64u << 10) + 3);
 }
 
 TEST_F(ShmLoopbackTest, OnlyTheReceiverNeedsCmaDisabledForTheFallback) {

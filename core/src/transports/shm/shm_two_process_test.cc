@@ -113,7 +113,7 @@ bool ForbidCma() {
          ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
 }
 
-const std::vector<size_t> kEchoSizes = {0, 8, 1000, 16 << 10, (16 << 10) + 1, 1 << 20, 64 << 20};
+const std::vector<size_t> kEchoSizes = {0, 8, 1000, 64 << 10, (64 << 10) + 1, 1 << 20, 64 << 20};
 
 TEST_F(ShmTwoProcessTest, MessagesOfEverySizeMakeTheRoundTrip) {
   Start({}, {}, [](Peer& peer, void* ep) { return EchoChild(peer, ep, kEchoSizes); });
@@ -132,12 +132,12 @@ TEST_F(ShmTwoProcessTest, SmallCmaChunksStillMoveEveryByte) {
 
 TEST_F(ShmTwoProcessTest, WithoutCmaLargeMessagesGoThroughTheRing) {
   Params no_cma = {{"USE_CMA", "0"}};
-  std::vector<size_t> sizes = {(16 << 10) + 1, (1 << 20) + 3, 32 << 20};
+  std::vector<size_t> sizes = {(64 << 10) + 1, (1 << 20) + 3, 32 << 20};
   Start(no_cma, no_cma, [&](Peer& peer, void* ep) { return EchoChild(peer, ep, sizes); });
   EchoSizes(sizes);
   FinishChild();
   EXPECT_EQ(peer_->stats().cma_read_bytes, 0u);
-  EXPECT_EQ(peer_->stats().streamed_bytes, (16u << 10) + 1 + (1u << 20) + 3 + (32u << 20));
+  EXPECT_EQ(peer_->stats().streamed_bytes, (64u << 10) + 1 + (1u << 20) + 3 + (32u << 20));
 }
 
 TEST_F(ShmTwoProcessTest, CmaRefusedAtFirstUseFallsBackToTheRing) {
@@ -160,7 +160,7 @@ TEST_F(ShmTwoProcessTest, CmaRefusedAtFirstUseFallsBackToTheRing) {
 
 // The child puts into memory this process registered; this process checks
 // the data once each notification arrives.
-void RunPuts(ShmTwoProcessTest* test, Peer& parent, void* ep) {
+void RunPuts(Peer& parent, void* ep) {
   constexpr size_t kTarget = 32 << 20;
   std::vector<uint8_t> target(kTarget, 0);
   void* mr = nullptr;
@@ -183,7 +183,6 @@ void RunPuts(ShmTwoProcessTest* test, Peer& parent, void* ep) {
     EXPECT_EQ(n.bytes, e.bytes);
     EXPECT_EQ(FirstMismatch(target.data() + e.offset, e.bytes, e.notify), -1) << "put " << e.notify;
   }
-  (void)test;
   EXPECT_EQ(parent.mem().dereg(parent.ctx(), mr), MC_SUCCESS);
 }
 
@@ -224,7 +223,7 @@ TEST_F(ShmTwoProcessTest, PutsLandInTheOtherProcessBeforeTheirNotifications) {
     SHM_CHILD_CHECK(peer.stats().cma_write_bytes == (16u << 20));
     return code;
   });
-  RunPuts(this, *peer_, ep_);
+  RunPuts(*peer_, ep_);
   FinishChild();
 }
 
@@ -235,7 +234,7 @@ TEST_F(ShmTwoProcessTest, PutsWithoutCmaGoThroughTheRing) {
     SHM_CHILD_CHECK(peer.stats().cma_write_bytes == 0);
     return code;
   });
-  RunPuts(this, *peer_, ep_);
+  RunPuts(*peer_, ep_);
   FinishChild();
 }
 
@@ -247,7 +246,7 @@ TEST_F(ShmTwoProcessTest, PutsFallBackWhenCmaIsRefusedAtFirstUse) {
     SHM_CHILD_CHECK(peer.stats().cma_write_bytes == 0);
     return code;
   });
-  RunPuts(this, *peer_, ep_);
+  RunPuts(*peer_, ep_);
   FinishChild();
 }
 

@@ -110,6 +110,45 @@ void TestHost::Log(void* ctx, mc_log_level_t level, const char* message) {
                message);
 }
 
+namespace {
+
+// The ABI promises normalized values: ints and sizes in plain decimal
+// ("3K" is "3072"), bools as "1" or "0". Text that does not parse is passed
+// as it is (the core would have refused it before init).
+std::string NormalizeParam(mc_param_type_t type, std::string_view text) {
+  std::string t(text);
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.erase(0, 1);
+  std::string lower;
+  for (char c : t) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (type == MC_PARAM_BOOL) {
+    if (lower == "1" || lower == "true" || lower == "yes" || lower == "on") return "1";
+    if (lower == "0" || lower == "false" || lower == "no" || lower == "off") return "0";
+    return t;
+  }
+  if (type == MC_PARAM_SIZE && !lower.empty()) {
+    if (lower.size() > 1 && lower.back() == 'b' && !std::isdigit(static_cast<unsigned char>(lower[lower.size() - 2]))) {
+      lower.pop_back();
+    }
+    unsigned shift = 0;
+    switch (lower.back()) {
+      case 'k': shift = 10; break;
+      case 'm': shift = 20; break;
+      case 'g': shift = 30; break;
+      case 't': shift = 40; break;
+      default: break;
+    }
+    if (shift != 0) lower.pop_back();
+    if (lower.empty() || lower.find_first_not_of("0123456789") != std::string::npos || lower.size() > 19) return t;
+    unsigned long long v = std::stoull(lower);
+    if (shift != 0 && v > (~0ull >> shift)) return t;
+    return std::to_string(v << shift);
+  }
+  return t;
+}
+
+}  // namespace
+
 mc_result_t TestHost::GetParam(void* ctx, const char* name, char* value, size_t value_len) {
   TestHost* host = FromCtx(ctx, "get_param");
   if (host == nullptr) return MC_ERR_INVALID_ARG;
@@ -128,7 +167,8 @@ mc_result_t TestHost::GetParam(void* ctx, const char* name, char* value, size_t 
     return MC_ERR_INVALID_ARG;
   }
   const char* env = std::getenv(EnvName(host->plugin_->name, name).c_str());
-  std::string_view text = env != nullptr ? env : (declared->default_value != nullptr ? declared->default_value : "");
+  std::string text = NormalizeParam(
+      declared->type, env != nullptr ? env : (declared->default_value != nullptr ? declared->default_value : ""));
   if (text.size() + 1 > value_len) return MC_ERR_NO_MEMORY;
   std::memcpy(value, text.data(), text.size());
   value[text.size()] = '\0';

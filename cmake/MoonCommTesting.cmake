@@ -10,6 +10,5 @@ function(mc_add_test)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
-  set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
-    ENVIRONMENT "MC_TEST_BIN_DIR=${CMAKE_BINARY_DIR}/bin;MC_TEST_LIB_DIR=${CMAKE_BINARY_DIR}/lib")
+  set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
 endfunction()

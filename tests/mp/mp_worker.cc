@@ -157,8 +157,6 @@ int Put(mc::Communicator& comm) {
         CHECK_TRUE(target[which * kChunk + b] == Pattern(0, which, b), "put ", which, " notified before its data");
       }
     }
-    uint8_t done = 0;
-    CHECK_OK(comm.Send(0, 3, &done, 1));
     return 0;
   }
   uint64_t base = 0;
@@ -176,8 +174,6 @@ int Put(mc::Communicator& comm) {
     CHECK_OK(comm.Iput(1, src[i].data(), kChunk, nullptr, base + i * kChunk, *rkey, i, &reqs[i]));
   }
   CHECK_OK(comm.WaitAll(absl::MakeSpan(reqs)));
-  uint8_t done = 0;
-  CHECK_OK(comm.Recv(1, 3, &done, 1));
   return 0;
 }
 
@@ -275,5 +271,15 @@ int main(int argc, char** argv) {
   if (scenario == "kill") rc = KillPeer(**comm);
   if (scenario == "hang") rc = Hang(**comm);
   if (rc != 0) std::fprintf(stderr, "rank %d: scenario %s failed\n", (*comm)->rank(), scenario.c_str());
+  // Ranks that all survive leave together, as an application would: a rank
+  // that exits is a failed peer to whoever still talks to it.
+  if (rc == 0 && (scenario == "connect" || scenario == "sendrecv" || scenario == "put")) {
+    absl::Status s = mc::StoreBarrier((*comm)->store(), "mp_worker/" + scenario + "/end", (*comm)->size(),
+                                      absl::Seconds(60));
+    if (!s.ok()) {
+      std::fprintf(stderr, "rank %d: final barrier: %s\n", (*comm)->rank(), std::string(s.message()).c_str());
+      rc = 1;
+    }
+  }
   return rc;
 }

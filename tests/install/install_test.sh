@@ -4,6 +4,7 @@
 # checks that the installed core's loader reads the consumer plugin's symbol.
 set -euo pipefail
 BUILD_DIR="$1"
+SANITIZE="${2:-}"   # the build's MC_SANITIZE: the consumer must be instrumented the same way
 SRC_DIR="$(cd "$(dirname "$0")" && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -11,7 +12,14 @@ trap 'rm -rf "$WORK"' EXIT
 cmake --install "$BUILD_DIR" --prefix "$WORK/prefix" >/dev/null
 test -f "$WORK/prefix/include/mooncomm/plugin_abi.h"
 test -f "$WORK/prefix/lib/cmake/MoonComm/MoonCommConfig.cmake"
-cmake -S "$SRC_DIR/consumer" -B "$WORK/build" -G Ninja -DCMAKE_PREFIX_PATH="$WORK/prefix" >/dev/null
+flags=""
+case "$SANITIZE" in
+  address) flags="-fsanitize=address,undefined" ;;
+  thread) flags="-fsanitize=thread" ;;
+esac
+cmake -S "$SRC_DIR/consumer" -B "$WORK/build" -G Ninja -DCMAKE_PREFIX_PATH="$WORK/prefix" \
+  -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
+  -DCMAKE_MODULE_LINKER_FLAGS="$flags" >/dev/null
 ninja -C "$WORK/build" >/dev/null
 LD_LIBRARY_PATH="$WORK/prefix/lib" "$WORK/build/consumer_app" | grep -q "MC_TIMEOUT_MS=30000"
 

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -159,6 +160,9 @@ class Communicator {
   friend class RemoteKeyImpl;
   explicit Communicator(std::unique_ptr<Impl> impl);
   void Abandon(Request& req);
+  // Validates the peer and posts through `post` (one plugin call that hands
+  // out a request), retrying while the transport answers MC_AGAIN.
+  absl::Status Post(int peer, const char* op, Request* req, absl::FunctionRef<mc_result_t(void** handle)> post);
   std::unique_ptr<Impl> impl_;
 };
 

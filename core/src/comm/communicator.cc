@@ -135,16 +135,16 @@ void Communicator::Abandon(Request& req) {
   req.handle_ = nullptr;
 }
 
-absl::Status Communicator::Isend(int peer, uint64_t tag, const void* buf, size_t len, Request* req) {
-  if (req->pending()) return absl::FailedPreconditionError("Isend: the request is still pending");
-  if (buf == nullptr && len > 0) return absl::InvalidArgumentError("Isend: null buffer with a non-zero length");
-  if (absl::Status s = impl_->CheckPeer(peer, "Isend"); !s.ok()) return s;
+absl::Status Communicator::Post(int peer, const char* op, Request* req,
+                                absl::FunctionRef<mc_result_t(void** handle)> post) {
+  if (req->pending()) return absl::FailedPreconditionError(absl::StrCat(op, ": the request is still pending"));
+  if (absl::Status s = impl_->CheckPeer(peer, op); !s.ok()) return s;
   Impl::Peer& p = impl_->peers[peer];
-  absl::Time deadline = absl::Now() + impl_->timeout;
+  const absl::Time deadline = absl::Now() + impl_->timeout;
   std::lock_guard<std::mutex> lock(impl_->op_mu);
   while (true) {
     void* handle = nullptr;
-    mc_result_t rc = p.transport->ops().isend(p.ep, tag, buf, len, nullptr, &handle);
+    mc_result_t rc = post(&handle);
     if (rc == MC_SUCCESS) {
       *req = Request();
       req->comm_ = this;
@@ -152,41 +152,33 @@ absl::Status Communicator::Isend(int peer, uint64_t tag, const void* buf, size_t
       req->peer_ = peer;
       return absl::OkStatus();
     }
-    if (rc != MC_AGAIN) {
-      if (rc == MC_ERR_PEER_LOST) impl_->MarkFailed(peer, p.transport->name(), "send refused: peer lost");
-      return rc == MC_ERR_PEER_LOST || rc == MC_ERR_CLOSED ? PeerFailedError(peer, "send refused: peer lost")
-                                                           : StatusFromResult(rc, absl::StrCat("Isend to rank ", peer));
+    if (rc == MC_ERR_PEER_LOST || rc == MC_ERR_CLOSED) {
+      std::string detail = absl::StrCat(op, " refused: peer lost");
+      impl_->MarkFailed(peer, p.transport->name(), detail);
+      return PeerFailedError(peer, detail);
     }
+    if (rc != MC_AGAIN) return StatusFromResult(rc, absl::StrCat(op, " with rank ", peer));
     impl_->ProgressLocked();
-    if (absl::Now() > deadline) return absl::ResourceExhaustedError(absl::StrCat("Isend to rank ", peer, ": transport busy"));
+    if (absl::Now() > deadline) {
+      return absl::ResourceExhaustedError(absl::StrCat(op, " with rank ", peer, ": transport busy"));
+    }
   }
 }
 
+absl::Status Communicator::Isend(int peer, uint64_t tag, const void* buf, size_t len, Request* req) {
+  if (buf == nullptr && len > 0) return absl::InvalidArgumentError("Isend: null buffer with a non-zero length");
+  return Post(peer, "Isend", req, [&](void** handle) {
+    Impl::Peer& p = impl_->peers[peer];
+    return p.transport->ops().isend(p.ep, tag, buf, len, nullptr, handle);
+  });
+}
+
 absl::Status Communicator::Irecv(int peer, uint64_t tag, void* buf, size_t len, Request* req) {
-  if (req->pending()) return absl::FailedPreconditionError("Irecv: the request is still pending");
   if (buf == nullptr && len > 0) return absl::InvalidArgumentError("Irecv: null buffer with a non-zero length");
-  if (absl::Status s = impl_->CheckPeer(peer, "Irecv"); !s.ok()) return s;
-  Impl::Peer& p = impl_->peers[peer];
-  absl::Time deadline = absl::Now() + impl_->timeout;
-  std::lock_guard<std::mutex> lock(impl_->op_mu);
-  while (true) {
-    void* handle = nullptr;
-    mc_result_t rc = p.transport->ops().irecv(p.ep, tag, buf, len, nullptr, &handle);
-    if (rc == MC_SUCCESS) {
-      *req = Request();
-      req->comm_ = this;
-      req->handle_ = handle;
-      req->peer_ = peer;
-      return absl::OkStatus();
-    }
-    if (rc != MC_AGAIN) {
-      if (rc == MC_ERR_PEER_LOST) impl_->MarkFailed(peer, p.transport->name(), "receive refused: peer lost");
-      return rc == MC_ERR_PEER_LOST || rc == MC_ERR_CLOSED ? PeerFailedError(peer, "receive refused: peer lost")
-                                                           : StatusFromResult(rc, absl::StrCat("Irecv from rank ", peer));
-    }
-    impl_->ProgressLocked();
-    if (absl::Now() > deadline) return absl::ResourceExhaustedError(absl::StrCat("Irecv from rank ", peer, ": transport busy"));
-  }
+  return Post(peer, "Irecv", req, [&](void** handle) {
+    Impl::Peer& p = impl_->peers[peer];
+    return p.transport->ops().irecv(p.ep, tag, buf, len, nullptr, handle);
+  });
 }
 
 bool Communicator::Test(Request& req, absl::Status* status) {

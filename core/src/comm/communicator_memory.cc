@@ -72,33 +72,15 @@ absl::StatusOr<RemoteKey> Communicator::ImportRemoteKey(int peer, std::string_vi
 
 absl::Status Communicator::Iput(int peer, const void* src, size_t len, const MemoryHandle& src_mem,
                                 uint64_t remote_addr, const RemoteKey& key, uint64_t notify, Request* req) {
-  if (req->pending()) return absl::FailedPreconditionError("Iput: the request is still pending");
   if (src == nullptr && len > 0) return absl::InvalidArgumentError("Iput: null source with a non-zero length");
   if (key == nullptr || key->peer() != peer) {
     return absl::InvalidArgumentError(absl::StrCat("Iput: the remote key is not one imported from rank ", peer));
   }
-  if (absl::Status s = impl_->CheckPeer(peer, "Iput"); !s.ok()) return s;
-  Impl::Peer& p = impl_->peers[peer];
-  void* mr = src_mem ? src_mem->mr_for(p.transport) : nullptr;
-  absl::Time deadline = absl::Now() + impl_->timeout;
-  std::lock_guard<std::mutex> lock(impl_->op_mu);
-  while (true) {
-    void* handle = nullptr;
-    mc_result_t rc = p.transport->ops().iput(p.ep, src, len, mr, remote_addr, key->rkey(), notify, &handle);
-    if (rc == MC_SUCCESS) {
-      *req = Request();
-      req->comm_ = this;
-      req->handle_ = handle;
-      req->peer_ = peer;
-      return absl::OkStatus();
-    }
-    if (rc != MC_AGAIN) {
-      if (rc == MC_ERR_PEER_LOST) return PeerFailedError(peer, "put refused: peer lost");
-      return StatusFromResult(rc, absl::StrCat("Iput to rank ", peer));
-    }
-    impl_->ProgressLocked();
-    if (absl::Now() > deadline) return absl::ResourceExhaustedError(absl::StrCat("Iput to rank ", peer, ": transport busy"));
-  }
+  return Post(peer, "Iput", req, [&](void** handle) {
+    Impl::Peer& p = impl_->peers[peer];
+    void* mr = src_mem ? src_mem->mr_for(p.transport) : nullptr;
+    return p.transport->ops().iput(p.ep, src, len, mr, remote_addr, key->rkey(), notify, handle);
+  });
 }
 
 absl::StatusOr<std::optional<Notification>> Communicator::PollNotification(int peer) {

@@ -1,8 +1,9 @@
 # cmake --install: headers, libmooncomm, the tools, and a package config so
 # that an out-of-tree plugin can find_package(MoonComm) and link MoonComm::plugin_abi.
 include(CMakePackageConfigHelpers)
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/core/include/mooncomm DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS mooncomm mooncomm_plugin_abi EXPORT MoonCommTargets
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/core/include/mooncomm ${PROJECT_SOURCE_DIR}/algorithms/include/mooncomm
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS mooncomm mooncomm_plugin_abi mooncomm_algorithms EXPORT MoonCommTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT MoonCommTargets NAMESPACE MoonComm:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/MoonComm)

@@ -1,6 +1,7 @@
 // mc_perf: MoonComm's performance test, in the manner of nccl-tests.
 //   mc_perf --np 2 -b 8 -e 256M -f 2          # p2p latency and bandwidth, 2 local ranks
 //   MC_TRANSPORT=tcp mc_perf --np 2 --check
+//   mc_perf --op allreduce -b 1K -e 64M -f 4 --np 4 --check   # a collective (coll_bench.h)
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,8 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "launcher/local_ranks.h"
+#include "mc_perf/coll_bench.h"
 #include "mc_perf/options.h"
 #include "mc_perf/p2p_bench.h"
+#include "mooncomm/collectives.h"
 #include "mooncomm/communicator.h"
 
 namespace {
@@ -56,6 +59,18 @@ void PrintTable(const mc::Communicator& comm, const std::vector<mc::perf::P2pRow
   std::fflush(stdout);
 }
 
+// Rank 0 prints the table row by row as sizes finish; returns the wrong elements.
+absl::StatusOr<int64_t> RunCollectives(mc::Communicator& comm, const mc::perf::Options& options) {
+  absl::StatusOr<std::unique_ptr<mc::Collectives>> coll = mc::Collectives::Create(&comm);
+  if (!coll.ok()) return coll.status();
+  if (comm.rank() == 0) mc::perf::PrintCollHeader(comm, options);
+  absl::StatusOr<std::vector<mc::perf::CollRow>> rows = mc::perf::RunCollectiveSweep(comm, **coll, options);
+  if (!rows.ok()) return rows.status();
+  int64_t wrong = 0;
+  for (const auto& r : *rows) wrong += r.wrong > 0 ? r.wrong : 0;
+  return wrong;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,14 +87,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mc_perf: %s\n", std::string(comm.status().message()).c_str());
     return 1;
   }
-  absl::StatusOr<std::vector<mc::perf::P2pRow>> rows = mc::perf::RunP2p(**comm, *options);
-  if (!rows.ok()) {
-    std::fprintf(stderr, "mc_perf rank %d: %s\n", (*comm)->rank(), std::string(rows.status().message()).c_str());
-    return 1;
-  }
   int64_t wrong = 0;
-  for (const auto& r : *rows) wrong += r.wrong > 0 ? r.wrong : 0;
-  if ((*comm)->rank() == 0) PrintTable(**comm, *rows);
+  if (options->mode == "p2p") {
+    absl::StatusOr<std::vector<mc::perf::P2pRow>> rows = mc::perf::RunP2p(**comm, *options);
+    if (!rows.ok()) {
+      std::fprintf(stderr, "mc_perf rank %d: %s\n", (*comm)->rank(), std::string(rows.status().message()).c_str());
+      return 1;
+    }
+    for (const auto& r : *rows) wrong += r.wrong > 0 ? r.wrong : 0;
+    if ((*comm)->rank() == 0) PrintTable(**comm, *rows);
+  } else {
+    absl::StatusOr<int64_t> w = RunCollectives(**comm, *options);
+    if (!w.ok()) {
+      std::fprintf(stderr, "mc_perf rank %d: %s\n", (*comm)->rank(), std::string(w.status().message()).c_str());
+      return absl::IsInvalidArgument(w.status()) ? 2 : 1;
+    }
+    wrong = *w;
+  }
   // Keep every rank alive until all are done, so nobody sees a peer vanish mid-run.
   absl::Status s = mc::StoreBarrier((*comm)->store(), "mc_perf/done", (*comm)->size(), absl::Minutes(10));
   if (!s.ok()) std::fprintf(stderr, "mc_perf: %s\n", std::string(s.message()).c_str());

@@ -144,13 +144,18 @@ class Communicator {
   PeerState peer_state(int peer) const;
   std::vector<int> failed_ranks() const;
   std::vector<FailureEvent> failure_events() const;
+  // Declares `peer` failed (e.g. a layer above saw it miss a deadline):
+  // its endpoint is closed, its pending operations fail, listeners run.
+  void DeclareFailed(int peer, std::string_view reason);
   // Called once per failed peer, on the thread that noticed.
   void AddFailureListener(std::function<void(const FailureEvent&)> listener);
   // Drives every transport once; failures seen are reported.
   absl::Status Progress();
 
-  // The rendezvous store this communicator was built on.
+  // The rendezvous store this communicator was built on, and the prefix of
+  // its keys there (layers above put theirs under it).
   Store& store();
+  const std::string& store_prefix() const;
 
   class Impl;
 

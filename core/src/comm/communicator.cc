@@ -57,6 +57,8 @@ absl::StatusOr<mc_device_props_v1_t> Communicator::peer_device_props(int peer) c
   return impl_->peers[peer].transport->DeviceProps(0);
 }
 
+const std::string& Communicator::store_prefix() const { return impl_->prefix; }
+
 Store& Communicator::store() {
   if (impl_->store == nullptr) {
     impl_->owned_store = std::make_unique<LocalStore>();

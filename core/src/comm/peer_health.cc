@@ -89,6 +89,12 @@ std::vector<FailureEvent> Communicator::failure_events() const {
   return impl_->events;
 }
 
+void Communicator::DeclareFailed(int peer, std::string_view reason) {
+  if (peer < 0 || peer >= impl_->size || peer == impl_->rank) return;
+  impl_->MarkFailed(peer, impl_->peers[peer].transport ? impl_->peers[peer].transport->name() : "none",
+                    std::string(reason));
+}
+
 void Communicator::AddFailureListener(std::function<void(const FailureEvent&)> listener) {
   std::lock_guard<std::mutex> lock(impl_->events_mu);
   impl_->failure_listeners.push_back(std::move(listener));

@@ -5,14 +5,12 @@
 
 #include <sstream>
 
+#include "mooncomm/log.h"
 #include "mooncomm/plugin_abi.h"
 
 namespace mc {
 
-mc_log_level_t LogThreshold();
 void SetLogThreshold(mc_log_level_t level);
-// Writes one line to stderr: "[mooncomm rank 2 WARN] message".
-void LogLine(mc_log_level_t level, const char* message);
 // The rank shown in log lines once known (-1 before).
 void SetLogRank(int rank);
 

@@ -23,6 +23,14 @@ const std::vector<ParamSpec>& CoreParams() {
        "How long to wait for the rendezvous store and for all ranks to arrive", {}, "core"},
       {"MC_HOST_ID", ParamType::kString, "",
        "Overrides this host's identity (default: hostname and boot id); ranks with equal ids share memory", {}, "core"},
+      // The algorithm library's (algorithms/).
+      {"MC_TUNE", ParamType::kString, "",
+       "Algorithm overrides by size, e.g. allreduce:0-64k:tree#allreduce:64k-inf:ring[:chunk=256k][:channels=2]",
+       {}, "algorithms"},
+      {"MC_TUNING_FILE", ParamType::kString, "", "Tuning table written by mc_tune; MC_TUNE still overrides it", {},
+       "algorithms"},
+      {"MC_COLL_RETRY", ParamType::kBool, "1",
+       "After a rank fails during a collective, finish it over the survivors (0: return the error)", {}, "algorithms"},
   };
   return kParams;
 }

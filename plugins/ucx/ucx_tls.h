@@ -1,0 +1,25 @@
+// What UCX_TLS says about the transports UCX may use.
+#ifndef MOONCOMM_PLUGINS_UCX_UCX_TLS_H_
+#define MOONCOMM_PLUGINS_UCX_UCX_TLS_H_
+
+namespace mc::ucx {
+
+// True when `ucx_tls` (UCX_TLS as UCX reads it: a comma list, "^" in front
+// excludes, unset or empty is "all") names only transports that reach
+// processes of this host: shared memory, CMA, "self" and the like.
+bool OnlyHostLocalTransports(const char* ucx_tls);
+
+// True when `dir` (normally /sys/class/infiniband) has at least one entry.
+bool HasRdmaDevice(const char* dir);
+
+// Whether the plugin should run at all: when UCX_TLS is set (the user chose
+// UCX's transports: "UCX_TLS=all" keeps UCX's own choice), or when an RDMA
+// device exists. Otherwise UCX would only run over TCP and shared memory,
+// which the built-in tcp and shm transports cover: init then answers
+// MC_ERR_NO_DEVICE, so MC_TRANSPORT=auto does not open UCX (its memory hooks,
+// its threads) in every process for nothing.
+bool WorthRunning(const char* ucx_tls, bool has_rdma_device);
+
+}  // namespace mc::ucx
+
+#endif  // MOONCOMM_PLUGINS_UCX_UCX_TLS_H_

@@ -77,12 +77,8 @@ const char* ReduceOpName(ReduceOp op) {
   return i < kOps.size() ? kOps[i].name : "unknown";
 }
 
-absl::StatusOr<DataType> ParseDataType(std::string_view name) {
-  return Parse<DataType>(name, kTypes, "data type");
-}
+absl::StatusOr<DataType> ParseDataType(std::string_view name) { return Parse<DataType>(name, kTypes, "data type"); }
 
-absl::StatusOr<ReduceOp> ParseReduceOp(std::string_view name) {
-  return Parse<ReduceOp>(name, kOps, "reduce op");
-}
+absl::StatusOr<ReduceOp> ParseReduceOp(std::string_view name) { return Parse<ReduceOp>(name, kOps, "reduce op"); }
 
 }  // namespace mc

@@ -42,7 +42,7 @@ TEST(DataTypeTest, ReduceOpNames) {
     const char* name;
     const char* long_name;
   } kCases[] = {
-      {ReduceOp::kSum, "sum", "sum"},      {ReduceOp::kProd, "prod", "product"}, {ReduceOp::kMin, "min", "minimum"},
+      {ReduceOp::kSum, "sum", "sum"},     {ReduceOp::kProd, "prod", "product"}, {ReduceOp::kMin, "min", "minimum"},
       {ReduceOp::kMax, "max", "maximum"}, {ReduceOp::kAvg, "avg", "average"},
   };
   static_assert(std::size(kCases) == kNumReduceOps);

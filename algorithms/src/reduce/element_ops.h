@@ -15,6 +15,7 @@
 namespace mc::algo::reduce_internal {
 
 // A T that may sit at any address: the kernels take pointers of any alignment.
+// Spell pointer types with it; `auto` would deduce the plain, aligned T.
 template <typename T>
 using Unaligned [[gnu::aligned(1)]] = T;
 
@@ -90,18 +91,26 @@ MC_REDUCE_INLINE void CombineFloat(F& acc, const F& b) {
   } else if constexpr (O == ReduceOp::kMin || O == ReduceOp::kMax) {
     using ScalarBits = std::conditional_t<sizeof(Scalar) == 4, uint32_t, uint64_t>;
     constexpr ScalarBits kNaN = sizeof(Scalar) == 4 ? 0x7FC00000u : 0x7FF8000000000000u;
-    const Bits x = __builtin_bit_cast(Bits, acc);
-    const Bits y = __builtin_bit_cast(Bits, b);
-    Bits r;
+    // `one` and `other` are the same value unless the inputs compare equal
+    // (then they are the two inputs, so -0 and +0 if those) or unordered (then
+    // one of them is the NaN). They are exactly x86's min/max instructions.
+    F one, other;
     if constexpr (O == ReduceOp::kMin) {
-      r = acc < b ? x : y;
-      r = acc == b ? (x | y) : r;  // equal values differ only as -0 and +0: -0 wins
+      one = acc < b ? acc : b;
+      other = b < acc ? b : acc;
     } else {
-      r = acc > b ? x : y;
-      r = acc == b ? (x & y) : r;  // +0 wins
+      one = acc > b ? acc : b;
+      other = b > acc ? b : acc;
     }
+    const Bits x = __builtin_bit_cast(Bits, one);
+    const Bits y = __builtin_bit_cast(Bits, other);
+    // -0 wins a min (or the sign bits), +0 a max (and them). Where an input is
+    // NaN, x | y is a NaN as well, which one compare then catches.
+    const Bits either = x | y;
+    Bits r = O == ReduceOp::kMin ? either : (x & y);
+    const F either_value = __builtin_bit_cast(F, either);
     const Bits nan = static_cast<Bits>(Bits{} + kNaN);
-    r = ((acc != acc) | (b != b)) ? nan : r;
+    r = either_value != either_value ? nan : r;
     acc = __builtin_bit_cast(F, r);
   } else {  // kSum, and kAvg, which sums here and divides later
     acc = acc + b;
@@ -137,8 +146,7 @@ MC_REDUCE_INLINE uint8_t CombineBool(uint8_t a, uint8_t b) {
 }
 
 template <DataType T, ReduceOp O>
-MC_REDUCE_INLINE typename Element<T>::Storage Combine(typename Element<T>::Storage a,
-                                                      typename Element<T>::Storage b) {
+MC_REDUCE_INLINE typename Element<T>::Storage Combine(typename Element<T>::Storage a, typename Element<T>::Storage b) {
   using E = Element<T>;
   if constexpr (E::kKind == ElementKind::kFloat) {
     typename E::Value x = E::Load(a);

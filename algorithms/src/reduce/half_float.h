@@ -49,9 +49,7 @@ MC_REDUCE_INLINE uint16_t FloatToHalf(float f) {
 }
 
 // bfloat16 -> float: bfloat16 is the upper half of a float, so this is exact.
-MC_REDUCE_INLINE float BFloat16ToFloat(uint16_t b) {
-  return __builtin_bit_cast(float, static_cast<uint32_t>(b) << 16);
-}
+MC_REDUCE_INLINE float BFloat16ToFloat(uint16_t b) { return __builtin_bit_cast(float, static_cast<uint32_t>(b) << 16); }
 
 // float -> bfloat16 in the upper 16 bits of the result (the lower ones zero),
 // rounding to nearest, ties to even; subnormals are kept.

@@ -88,12 +88,12 @@ TEST(HalfFloatTest, HalfSpecialValues) {
   EXPECT_EQ(FloatToHalf(65520.0f), 0x7C00);  // the midpoint rounds to even: infinity
   EXPECT_EQ(FloatToHalf(-1e9f), 0xFC00);
   EXPECT_EQ(FloatToHalf(INFINITY), 0x7C00);
-  EXPECT_EQ(FloatToHalf(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
-  EXPECT_EQ(FloatToHalf(std::ldexp(1.0f, -25)), 0x0000);  // half of it: tie to even 0
-  EXPECT_EQ(FloatToHalf(std::ldexp(3.0f, -25)), 0x0002);  // 1.5 of it: tie to even 2
+  EXPECT_EQ(FloatToHalf(std::ldexp(1.0f, -24)), 0x0001);                          // smallest subnormal
+  EXPECT_EQ(FloatToHalf(std::ldexp(1.0f, -25)), 0x0000);                          // half of it: tie to even 0
+  EXPECT_EQ(FloatToHalf(std::ldexp(3.0f, -25)), 0x0002);                          // 1.5 of it: tie to even 2
   EXPECT_EQ(FloatToHalf(std::ldexp(1.0f, -14) - std::ldexp(1.0f, -25)), 0x0400);  // rounds up into the normals
-  EXPECT_EQ(FloatToHalf(1.0f + std::ldexp(1.0f, -11)), 0x3C00);                  // tie to even: down
-  EXPECT_EQ(FloatToHalf(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);              // tie to even: up
+  EXPECT_EQ(FloatToHalf(1.0f + std::ldexp(1.0f, -11)), 0x3C00);                   // tie to even: down
+  EXPECT_EQ(FloatToHalf(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);               // tie to even: up
   EXPECT_EQ(FloatToHalf(BitsFloat(0x7FC00000u)), 0x7E00);
   EXPECT_EQ(FloatToHalf(BitsFloat(0xFF800001u)), 0xFE00);  // signalling NaN: quieted, sign kept
   EXPECT_EQ(FloatToHalf(BitsFloat(0x7FAAAAAAu)), 0x7F55);  // payload's top bits kept

@@ -10,7 +10,7 @@
 namespace mc::algo::reduce_internal {
 
 enum class Isa : uint8_t {
-  kGeneric,  // whatever the compiler's baseline target is (SSE2 on x86-64)
+  kGeneric,  // the compiler's baseline target: SSE2 on x86-64, NEON on aarch64
   kAvx2,     // AVX2 + F16C
   kAvx512,   // AVX-512 F/BW/VL/DQ
 };
@@ -32,7 +32,8 @@ struct KernelTable {
   DivideKernel divide[kNumDataTypes];
 };
 
-// Each ISA's table, or null where this build has none (a non-x86 target).
+// Each ISA's table, or null where this build has none (the x86 ones need
+// x86-64 and GCC).
 const KernelTable* GenericKernelTable();
 const KernelTable* Avx2KernelTable();
 const KernelTable* Avx512KernelTable();

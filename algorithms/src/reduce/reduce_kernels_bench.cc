@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -27,13 +27,24 @@ using reduce_internal::Isa;
 
 constexpr size_t kSizes[] = {size_t{4} << 10, size_t{256} << 10, size_t{4} << 20, size_t{64} << 20};
 
-struct FreeDeleter {
-  void operator()(unsigned char* p) const { std::free(p); }
+// One pair of buffers of the largest size, shared by every benchmark, so that
+// all of them run on the same pages (where huge pages land varies between
+// allocations, and with it the large sizes' bandwidth).
+struct Buffers {
+  unsigned char* dst;
+  unsigned char* src;
 };
-using Buffer = std::unique_ptr<unsigned char, FreeDeleter>;
 
-Buffer Allocate(size_t bytes) {
-  return Buffer(static_cast<unsigned char*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+Buffers SharedBuffers() {
+  static const Buffers buffers = [] {
+    constexpr size_t kMax = kSizes[std::size(kSizes) - 1];
+    Buffers b{static_cast<unsigned char*>(std::aligned_alloc(64, kMax)),
+              static_cast<unsigned char*>(std::aligned_alloc(64, kMax))};
+    std::memset(b.dst, 0, kMax);
+    std::memset(b.src, 0, kMax);
+    return b;
+  }();
+  return buffers;
 }
 
 // Fills with 1 (or true, or 1.0) so that sums grow slowly, products stay put
@@ -51,15 +62,14 @@ void FillWithOnes(unsigned char* p, size_t count, DataType type) {
 void ReduceBench(benchmark::State& state, DataType type, ReduceOp op, size_t bytes,
                  reduce_internal::BinaryKernel kernel) {
   const size_t count = bytes / DataTypeSize(type);
-  Buffer dst = Allocate(bytes);
-  Buffer src = Allocate(bytes);
-  FillWithOnes(dst.get(), count, type);
-  FillWithOnes(src.get(), count, type);
+  const Buffers buffers = SharedBuffers();
+  FillWithOnes(buffers.dst, count, type);
+  FillWithOnes(buffers.src, count, type);
   for (auto _ : state) {
     if (kernel != nullptr) {
-      kernel(dst.get(), dst.get(), src.get(), count);
+      kernel(buffers.dst, buffers.dst, buffers.src, count);
     } else {
-      ReduceInto(dst.get(), src.get(), count, type, op);
+      ReduceInto(buffers.dst, buffers.src, count, type, op);
     }
     benchmark::ClobberMemory();
   }
@@ -67,21 +77,18 @@ void ReduceBench(benchmark::State& state, DataType type, ReduceOp op, size_t byt
 }
 
 void MemcpyBench(benchmark::State& state, size_t bytes) {
-  Buffer dst = Allocate(bytes);
-  Buffer src = Allocate(bytes);
-  std::memset(dst.get(), 0, bytes);
-  std::memset(src.get(), 1, bytes);
+  const Buffers buffers = SharedBuffers();
   for (auto _ : state) {
-    std::memcpy(dst.get(), src.get(), bytes);
+    std::memcpy(buffers.dst, buffers.src, bytes);
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(2 * bytes));
 }
 
 void Register() {
-  constexpr DataType kTypes[] = {DataType::kFloat32, DataType::kFloat64, DataType::kFloat16,
-                                 DataType::kBFloat16, DataType::kInt8,   DataType::kUInt8,
-                                 DataType::kInt32,   DataType::kInt64,   DataType::kBool};
+  constexpr DataType kTypes[] = {DataType::kFloat32,  DataType::kFloat64, DataType::kFloat16,
+                                 DataType::kBFloat16, DataType::kInt8,    DataType::kUInt8,
+                                 DataType::kInt32,    DataType::kInt64,   DataType::kBool};
   for (size_t bytes : kSizes) {
     benchmark::RegisterBenchmark(absl::StrCat("memcpy/", bytes).c_str(), MemcpyBench, bytes)->UseRealTime();
     for (DataType type : kTypes) {
@@ -90,8 +97,8 @@ void Register() {
           ->UseRealTime();
     }
     for (ReduceOp op : {ReduceOp::kProd, ReduceOp::kMin, ReduceOp::kMax}) {
-      benchmark::RegisterBenchmark(absl::StrCat("reduce_into/f32/", ReduceOpName(op), "/", bytes).c_str(),
-                                   ReduceBench, DataType::kFloat32, op, bytes, nullptr)
+      benchmark::RegisterBenchmark(absl::StrCat("reduce_into/f32/", ReduceOpName(op), "/", bytes).c_str(), ReduceBench,
+                                   DataType::kFloat32, op, bytes, nullptr)
           ->UseRealTime();
     }
   }
@@ -103,8 +110,8 @@ void Register() {
       for (size_t bytes : kSizes) {
         const auto kernel = table->binary[static_cast<int>(type)][static_cast<int>(ReduceOp::kSum)];
         benchmark::RegisterBenchmark(
-            absl::StrCat("isa/", IsaName(isa), "/", DataTypeName(type), "/sum/", bytes).c_str(), ReduceBench,
-            type, ReduceOp::kSum, bytes, kernel)
+            absl::StrCat("isa/", IsaName(isa), "/", DataTypeName(type), "/sum/", bytes).c_str(), ReduceBench, type,
+            ReduceOp::kSum, bytes, kernel)
             ->UseRealTime();
       }
     }

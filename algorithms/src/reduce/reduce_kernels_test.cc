@@ -8,8 +8,8 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
-#include <random>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -30,9 +30,9 @@ using reduce_internal::KernelTable;
 using reduce_internal::KernelTableFor;
 using Bytes = std::vector<unsigned char>;
 
-constexpr DataType kAllTypes[] = {DataType::kFloat32, DataType::kFloat64, DataType::kFloat16,
-                                  DataType::kBFloat16, DataType::kInt8,   DataType::kUInt8,
-                                  DataType::kInt32,   DataType::kInt64,   DataType::kBool};
+constexpr DataType kAllTypes[] = {DataType::kFloat32,  DataType::kFloat64, DataType::kFloat16,
+                                  DataType::kBFloat16, DataType::kInt8,    DataType::kUInt8,
+                                  DataType::kInt32,    DataType::kInt64,   DataType::kBool};
 constexpr ReduceOp kCombineOps[] = {ReduceOp::kSum, ReduceOp::kProd, ReduceOp::kMin, ReduceOp::kMax};
 constexpr ReduceOp kAllOps[] = {ReduceOp::kSum, ReduceOp::kProd, ReduceOp::kMin, ReduceOp::kMax, ReduceOp::kAvg};
 // 1000003 is prime: it leaves a tail after every vector width.
@@ -51,13 +51,23 @@ std::string Hex(const unsigned char* p, DataType type) {
 // right: values of one magnitude (so sums and products round rather than
 // saturate), each type's special values, and arbitrary bit patterns.
 uint64_t RandomElement(DataType type, std::mt19937_64& rng) {
-  static constexpr uint64_t kF32Specials[] = {0x0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000,
-                                              0x7F800001, 0xFFC12345, 0x1, 0x80000001, 0x007FFFFF,
+  static constexpr uint64_t kF32Specials[] = {0x0,        0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000,
+                                              0x7F800001, 0xFFC12345, 0x1,        0x80000001, 0x007FFFFF,
                                               0x00800000, 0x7F7FFFFF, 0xFF7FFFFF, 0x3F800000};
-  static constexpr uint64_t kF64Specials[] = {
-      0x0, 0x8000000000000000, 0x7FF0000000000000, 0xFFF0000000000000, 0x7FF8000000000000,
-      0x7FF0000000000001, 0xFFF8123456789ABC, 0x1, 0x8000000000000001, 0x000FFFFFFFFFFFFF,
-      0x0010000000000000, 0x7FEFFFFFFFFFFFFF, 0xFFEFFFFFFFFFFFFF, 0x3FF0000000000000};
+  static constexpr uint64_t kF64Specials[] = {0x0,
+                                              0x8000000000000000,
+                                              0x7FF0000000000000,
+                                              0xFFF0000000000000,
+                                              0x7FF8000000000000,
+                                              0x7FF0000000000001,
+                                              0xFFF8123456789ABC,
+                                              0x1,
+                                              0x8000000000000001,
+                                              0x000FFFFFFFFFFFFF,
+                                              0x0010000000000000,
+                                              0x7FEFFFFFFFFFFFFF,
+                                              0xFFEFFFFFFFFFFFFF,
+                                              0x3FF0000000000000};
   static constexpr uint64_t kF16Specials[] = {0x0,    0x8000, 0x7C00, 0xFC00, 0x7E00, 0x7C01, 0xFE55,
                                               0x0001, 0x8001, 0x03FF, 0x0400, 0x7BFF, 0xFBFF, 0x3C00};
   static constexpr uint64_t kBF16Specials[] = {0x0,    0x8000, 0x7F80, 0xFF80, 0x7FC0, 0x7F81, 0xFFC5,
@@ -293,10 +303,10 @@ const Case kCases[] = {
     {DataType::kFloat16, ReduceOp::kMax, 0xFC00, 0x0001, 0x0001},
     {DataType::kFloat16, ReduceOp::kMin, 0xFC00, 0x0001, 0xFC00},
     // bf16
-    {DataType::kBFloat16, ReduceOp::kSum, 0x3F80, 0x3B80, 0x3F80},  // 1 + 2^-8: tie, down to even
-    {DataType::kBFloat16, ReduceOp::kSum, 0x3F81, 0x3B80, 0x3F82},  // tie, up to even
-    {DataType::kBFloat16, ReduceOp::kSum, 0x7F7F, 0x7F7F, 0x7F80},  // overflow
-    {DataType::kBFloat16, ReduceOp::kSum, 0x0001, 0x0001, 0x0002},  // subnormals are kept
+    {DataType::kBFloat16, ReduceOp::kSum, 0x3F80, 0x3B80, 0x3F80},   // 1 + 2^-8: tie, down to even
+    {DataType::kBFloat16, ReduceOp::kSum, 0x3F81, 0x3B80, 0x3F82},   // tie, up to even
+    {DataType::kBFloat16, ReduceOp::kSum, 0x7F7F, 0x7F7F, 0x7F80},   // overflow
+    {DataType::kBFloat16, ReduceOp::kSum, 0x0001, 0x0001, 0x0002},   // subnormals are kept
     {DataType::kBFloat16, ReduceOp::kProd, 0x0001, 0x3F00, 0x0000},  // tie, down to 0
     {DataType::kBFloat16, ReduceOp::kProd, 0x0003, 0x3F00, 0x0002},  // tie, up to 2
     {DataType::kBFloat16, ReduceOp::kSum, 0x7F81, 0x3F80, 0x7FC1},

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -25,22 +27,53 @@ bool StartedByLauncher() {
   return false;
 }
 
-absl::StatusOr<int> PickFreePort() {
+namespace {
+
+// Binds 127.0.0.1:port (0: any) and returns the port bound, or -1.
+int TryBind(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
-    close(fd);
-    return absl::InternalError(absl::StrCat("could not find a free port: ", std::strerror(err)));
+  int bound = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    bound = ntohs(addr.sin_port);
   }
   close(fd);
-  return ntohs(addr.sin_port);
+  return bound;
+}
+
+// The low end of the kernel's ephemeral port range (what bind to port 0 and
+// outgoing connections use).
+int EphemeralLow() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0, high = 0;
+  return (in >> low >> high) ? low : 32768;
+}
+
+}  // namespace
+
+absl::StatusOr<int> PickFreePort() {
+  // Below the ephemeral range: a port the kernel hands out to someone's
+  // bind(0) or connect() right after we close ours cannot be ours. Many
+  // tests start ranks at once, so the choice is random, then checked.
+  const int low = EphemeralLow();
+  if (low > 12000) {
+    std::random_device rd;
+    std::mt19937 gen(rd() ^ static_cast<unsigned>(getpid()));
+    std::uniform_int_distribution<int> pick(10000, low - 1);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      int port = TryBind(pick(gen));
+      if (port > 0) return port;
+    }
+  }
+  int port = TryBind(0);
+  if (port <= 0) return absl::InternalError(absl::StrCat("could not find a free port: ", std::strerror(errno)));
+  return port;
 }
 
 std::string Describe(const RankExit& e) {

@@ -2,6 +2,7 @@
 // collective, in place and out of place, a few types and reductions, and a
 // forced algorithm. Checks the table: zero wrong elements, the algorithm
 // column, the sizes.
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,10 @@ class McPerfColl : public ::testing::Test {
     dir_ = mc::testing::MakeTempDir("mc_perf_coll_test");
     ASSERT_FALSE(dir_.empty());
   }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
 
   // mc_perf's rows; fails the test unless it exited 0.
   std::vector<Row> Run(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {

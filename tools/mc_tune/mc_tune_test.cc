@@ -1,5 +1,6 @@
 // mc_tune end to end on two local ranks: the tuning file it writes is one
 // the tuner accepts, and MC_TUNING_FILE changes the algorithm mc_perf runs.
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,7 +29,10 @@ class McTune : public ::testing::Test {
     dir_ = mc::testing::MakeTempDir("mc_tune_test");
     ASSERT_FALSE(dir_.empty());
   }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
 
   mc::testing::ProgramResult Run(std::vector<std::string> args, std::map<std::string, std::string> env = kClean) {
     for (const auto& [k, v] : kClean) env.emplace(k, v);

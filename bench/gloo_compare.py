@@ -244,6 +244,8 @@ def plot(path, ours, theirs, nps, ops):
             ax.grid(True, which="both", alpha=0.3)
         top.set_yscale("log")
         bottom.set_yscale("log")
+        lo, hi = bottom.get_ylim()
+        bottom.set_yticks([t for t in (0.1, 0.2, 0.3, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000) if lo <= t <= hi])
         bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
         bottom.yaxis.set_minor_formatter(NullFormatter())
         top.set_title(op)

@@ -461,7 +461,7 @@ int KillLoop(Collectives& coll, char** argv) {
   int victim = 0, seed = 0;
   if (!kind.ok() || !absl::SimpleAtoi(argv[4], &victim) || !absl::SimpleAtoi(argv[5], &seed)) return 2;
   std::ofstream out(argv[6]);
-  const int iters = 150;
+  const int iters = 60;
   // Setup (the store is rank 0's) is over once everyone passed a barrier;
   // failures from then on are what this tests.
   if (auto r = coll.Barrier(); !r.ok()) return 1;
@@ -474,7 +474,15 @@ int KillLoop(Collectives& coll, char** argv) {
   }
   const int root = (victim + 1) % n;
   double worst_ms = 0;
-  for (int it = 0; it < iters; ++it) {
+  // Until the victim is gone (its kill comes within 40 ms) and `iters` more;
+  // the stop condition uses the agreed active ranks, so every survivor stops
+  // at the same iteration. The victim loops until its SIGKILL.
+  int stop_at = iters;
+  for (int it = 0; it < stop_at || me == victim; ++it) {
+    if (it > 200000) {
+      std::fprintf(stderr, "rank %d: the victim never failed\n", me);
+      return 1;
+    }
     Case c{*kind, algo, DataType::kFloat32, ReduceOp::kSum, size_t{4099} + (it % 3) * 20000, false, root, 0,
            static_cast<uint32_t>(it + 1)};
     uint64_t hash = 1469598103934665603ull;
@@ -482,11 +490,12 @@ int KillLoop(Collectives& coll, char** argv) {
     if (!RunCase(coll, c, {}, &hash)) return 1;
     worst_ms = std::max(worst_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     auto alive = coll.active_ranks();
+    const bool victim_alive = std::find(alive.begin(), alive.end(), victim) != alive.end();
+    if (victim_alive) stop_at = std::max(stop_at, it + iters);
     out << it << " " << absl::StrJoin(alive, ",") << " " << hash << "\n";
     out.flush();
   }
   out << "worst_ms " << worst_ms << "\n";
-  if (me == victim) pause();  // until the thread's SIGKILL
   auto r = coll.Barrier();
   if (!r.ok()) {
     std::fprintf(stderr, "rank %d: final barrier: %s\n", me, r.status().ToString().c_str());

@@ -124,8 +124,22 @@ Collectives::Result Collectives::Impl::Run(CollArgs args, size_t bytes, const Co
   }
   args.chunk_bytes = choice->chunk_bytes;
   args.channels = std::max(choice->channels, 1);
+  // What every rank must agree it called. allgatherv: the total (every rank
+  // passes all counts); alltoallv: per-rank counts legitimately differ.
+  algo::CallSignature call;
+  call.kind = static_cast<uint8_t>(args.kind);
+  call.type = static_cast<uint8_t>(args.type);
+  const bool reduces = args.kind == CollectiveKind::kAllreduce || args.kind == CollectiveKind::kReduce ||
+                       args.kind == CollectiveKind::kReduceScatter;
+  call.op = reduces ? static_cast<uint8_t>(args.op) : 0;
+  call.root = args.root;
+  if (args.kind == CollectiveKind::kAllgatherv) {
+    for (size_t c : args.recv_counts) call.count += c;
+  } else if (args.kind != CollectiveKind::kAlltoallv && args.kind != CollectiveKind::kBarrier) {
+    call.count = args.count;
+  }
   auto participants =
-      runner.Run(what, args.root, [&](algo::Attempt& attempt) { return entry->run(attempt, args); });
+      runner.Run(what, args.root, call, [&](algo::Attempt& attempt) { return entry->run(attempt, args); });
   if (!participants.ok()) return participants.status();
   last_participants = *participants;
 

@@ -1,6 +1,9 @@
 #include "efa_params.h"
 
+#include <dirent.h>
+
 #include <cerrno>
+#include <cstring>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -120,6 +123,21 @@ bool ReadEfaConfig(const mc_host_v1_t& host, EfaConfig* config, std::string* err
   if (!RawParam(host, "TRUNCATION_GUARD", &text, error)) return false;
   config->truncation_guard = ParseBool(text);
   return true;
+}
+
+bool ProviderMayHaveDevice(const std::string& provider, const char* sysfs_dir) {
+  if (provider != "efa") return true;
+  DIR* dir = opendir(sysfs_dir);
+  if (dir == nullptr) return false;
+  bool any = false;
+  while (const dirent* entry = readdir(dir)) {
+    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) {
+      any = true;
+      break;
+    }
+  }
+  closedir(dir);
+  return any;
 }
 
 }  // namespace mc::efa

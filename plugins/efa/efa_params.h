@@ -27,6 +27,18 @@ struct EfaConfig {
 // False with the reason in *error when a value cannot be read or is out of range.
 bool ReadEfaConfig(const mc_host_v1_t& host, EfaConfig* config, std::string* error);
 
+// False when `provider` is efa and `sysfs_dir` (/sys/class/infiniband) has no
+// entry: every EFA NIC is an RDMA device there, so libfabric's efa provider
+// would find none either. Asking libfabric anyway starts all its providers
+// (about 0.3 s on the development machine), in every process that
+// MC_TRANSPORT=auto or mc_info opens the plugin in.
+bool ProviderMayHaveDevice(const std::string& provider, const char* sysfs_dir);
+inline constexpr const char* kRdmaSysfsDir = "/sys/class/infiniband";
+// init's answer (MC_ERR_NO_DEVICE) when ProviderMayHaveDevice is false.
+inline constexpr const char* kNoEfaDevice =
+    "no EFA device: /sys/class/infiniband is absent or empty, so libfabric's efa provider has nothing to drive; "
+    "MC_EFA_PROVIDER picks another provider (tcp or shm for testing)";
+
 }  // namespace mc::efa
 
 #endif  // MOONCOMM_PLUGINS_EFA_EFA_PARAMS_H_

@@ -1,5 +1,9 @@
 #include "efa_params.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -82,6 +86,20 @@ TEST(EfaParamsTest, AnEmptyProviderIsEfa) {
   std::string error;
   ASSERT_TRUE(ReadEfaConfig(host.table(), &config, &error)) << error;
   EXPECT_EQ(config.provider, "efa");
+}
+
+TEST(EfaParamsTest, TheEfaProviderNeedsAnRdmaDevice) {
+  char dir[] = "/tmp/efa_params_test_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  EXPECT_FALSE(ProviderMayHaveDevice("efa", dir));
+  EXPECT_FALSE(ProviderMayHaveDevice("efa", "/nonexistent/infiniband"));
+  EXPECT_TRUE(ProviderMayHaveDevice("tcp", dir));  // other providers: libfabric decides
+  EXPECT_TRUE(ProviderMayHaveDevice("shm", "/nonexistent/infiniband"));
+  const std::string device = std::string(dir) + "/rdmap0s6";
+  ASSERT_EQ(mkdir(device.c_str(), 0700), 0);
+  EXPECT_TRUE(ProviderMayHaveDevice("efa", dir));
+  rmdir(device.c_str());
+  rmdir(dir);
 }
 
 TEST(EfaParamsTest, RefusesOutOfRangeValuesByName) {

@@ -117,6 +117,12 @@ mc_result_t OpenDevices(const EfaConfig& config, const Logger& log, std::vector<
   const char* fi_provider = std::getenv("FI_PROVIDER");
   const bool fi_filter = fi_provider != nullptr && *fi_provider != '\0';
   const std::string asked = provider + (config.domain.empty() ? "" : ", domain " + config.domain);
+  // The loader (efa_loader.cc) checked this before loading us; again here for
+  // a process that loads this file directly.
+  if (!ProviderMayHaveDevice(provider, kRdmaSysfsDir)) {
+    *error = kNoEfaDevice;
+    return MC_ERR_NO_DEVICE;
+  }
   // First without FI_MR_LOCAL: a provider that can do without (efa's RDM
   // endpoint can) then registers nothing per operation. Only a provider that
   // needs local registrations is taken with them.

@@ -45,12 +45,10 @@ uint64_t RandomNonce() {
 mc_result_t UcxContext::Create(const mc_host_v1_t& host, UcxContext** out, std::string* why) {
   UcxConfig config;
   if (!ReadUcxConfig(host, &config, why)) return MC_ERR_INVALID_ARG;
-  if (!WorthRunning(std::getenv("UCX_TLS"), HasRdmaDevice("/sys/class/infiniband"))) {
-    *why =
-        "UCX_TLS is not set and there is no RDMA device (/sys/class/infiniband is absent or empty): UCX would only "
-        "run over TCP and shared memory, which the built-in tcp and shm transports cover, so MC_TRANSPORT=auto "
-        "leaves ucx out; set UCX_TLS (UCX_TLS=tcp, UCX_TLS=posix,cma,sysv, or UCX_TLS=all for UCX's own choice) to "
-        "use it anyway";
+  // The loader (ucx_loader.cc) checked this before loading us; again here for
+  // a process that loads this file directly.
+  if (!WorthRunning(std::getenv("UCX_TLS"), HasRdmaDevice(kRdmaSysfsDir))) {
+    *why = kNotWorthRunning;
     return MC_ERR_NO_DEVICE;
   }
   NetInterface interface;

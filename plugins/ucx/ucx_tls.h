@@ -20,6 +20,14 @@ bool HasRdmaDevice(const char* dir);
 // its threads) in every process for nothing.
 bool WorthRunning(const char* ucx_tls, bool has_rdma_device);
 
+inline constexpr const char* kRdmaSysfsDir = "/sys/class/infiniband";
+
+// init's answer (MC_ERR_NO_DEVICE) when WorthRunning is false.
+inline constexpr const char* kNotWorthRunning =
+    "UCX_TLS is not set and there is no RDMA device (/sys/class/infiniband is absent or empty): UCX would only run "
+    "over TCP and shared memory, which the built-in tcp and shm transports cover, so MC_TRANSPORT=auto leaves ucx "
+    "out; set UCX_TLS (UCX_TLS=tcp, UCX_TLS=posix,cma,sysv, or UCX_TLS=all for UCX's own choice) to use it anyway";
+
 }  // namespace mc::ucx
 
 #endif  // MOONCOMM_PLUGINS_UCX_UCX_TLS_H_

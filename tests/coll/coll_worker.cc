@@ -527,6 +527,18 @@ int Errors(Collectives& coll) {
       return 1;
     }
     std::fprintf(stderr, "rank %d: mismatched counts (%s): %s\n", me, algo, r.status().ToString().c_str());
+    if (!expect_error(r, "mismatched counts", "calls differ")) return 1;
+  }
+  // Types of the same size that differ across ranks: nothing on the wire
+  // tells them apart, only the agreement's comparison of the calls.
+  if (!expect_error(coll.Allreduce(a.data(), b.data(), 8, me == 0 ? DataType::kFloat32 : DataType::kInt32,
+                                   ReduceOp::kSum),
+                    "mismatched types", "calls differ")) {
+    return 1;
+  }
+  if (!expect_error(coll.Broadcast(a.data(), 4, DataType::kFloat32, me == 0 ? 0 : 1), "mismatched roots",
+                    "calls differ")) {
+    return 1;
   }
   if (!expect_error(coll.Broadcast(a.data(), 4, DataType::kFloat32, n), "bad root", "root")) return 1;
   if (!expect_error(coll.Allreduce(a.data(), b.data(), 4, DataType::kFloat32, ReduceOp::kSum, Forced("nope")),

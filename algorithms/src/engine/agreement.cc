@@ -62,7 +62,7 @@ AgreementState Attempt::Agree(AgreementState state) {
     };
     for (RoundPeer& p : peers) {
       const int rank = group_.rank_of(p.index);
-      p.out = state.Encode(seq_, round, /*decided=*/false, channels_[p.index].sent);
+      p.out = state.Encode(seq_, round, /*decided=*/false, channels_[p.index].sent, call_);
       if (!comm_.Isend(rank, AgreementTag(seq_, round), p.out.data(), p.out.size(), &p.send).ok()) {
         peer_lost(p);
         continue;
@@ -128,6 +128,15 @@ AgreementState Attempt::Agree(AgreementState state) {
     bool all_equal = true;
     for (RoundPeer& p : peers) {
       if (!p.msg.has_value()) continue;
+      if (round == 0 && call_.comparable() && p.msg->call.comparable() && !(p.msg->call == call_)) {
+        // Every rank finds a difference with someone, so every state gets
+        // such an error; the lowest rank's wins, the same on all.
+        merged.SetError(my_rank,
+                        absl::StrCat("the ranks' calls differ: rank ", my_rank, " called ", call_.Describe(), ", rank ",
+                                     group_.rank_of(p.index), " called ", p.msg->call.Describe()),
+                        ErrorClass::kCallMismatch);
+        all_equal = false;
+      }
       if (p.msg->decided) {
         state = p.msg->state;
         // The sends of this round may still be in flight; they are small and
@@ -147,7 +156,7 @@ AgreementState Attempt::Agree(AgreementState state) {
         for (size_t k = 0; k < peers.size(); ++k) {
           const int rank = group_.rank_of(peers[k].index);
           if (merged.failed(rank)) continue;
-          out[k] = state.Encode(seq_, round + 1, /*decided=*/true, channels_[peers[k].index].sent);
+          out[k] = state.Encode(seq_, round + 1, /*decided=*/true, channels_[peers[k].index].sent, call_);
           (void)comm_.Isend(rank, AgreementTag(seq_, round + 1), out[k].data(), out[k].size(), &sends[k]);
         }
         for (Request& r : sends) {

@@ -1,6 +1,8 @@
 #include "engine/agreement_state.h"
 
 #include "gtest/gtest.h"
+#include "mooncomm/collectives.h"
+#include "mooncomm/datatype.h"
 
 namespace mc::algo {
 namespace {
@@ -38,6 +40,43 @@ TEST(AgreementStateTest, MergeTakesTheUnionAndTheLowestErrorRank) {
   EXPECT_EQ(a.error_rank(), 2);
   EXPECT_EQ(a.error(), "two");
   EXPECT_EQ(a.verdict(), Verdict::kError);
+}
+
+TEST(AgreementStateTest, CarriesTheSendersCall) {
+  AgreementState s(4);
+  CallSignature call;
+  call.kind = static_cast<uint8_t>(CollectiveKind::kAllreduce);
+  call.type = static_cast<uint8_t>(DataType::kInt32);
+  call.op = static_cast<uint8_t>(ReduceOp::kMax);
+  call.count = 1ull << 40;
+  std::string bytes = s.Encode(1, 0, false, 0, call);
+  auto d = DecodeAgreement(absl::MakeConstSpan(bytes.data(), bytes.size()), 4);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->call == call);
+  EXPECT_EQ(d->call.Describe(), "allreduce(i32, max, count 1099511627776)");
+  call.kind = static_cast<uint8_t>(CollectiveKind::kBroadcast);
+  call.root = 3;
+  call.count = 7;
+  EXPECT_EQ(call.Describe(), "broadcast(i32, count 7, root 3)");
+  EXPECT_FALSE(CallSignature{}.comparable());
+}
+
+TEST(AgreementStateTest, ACallMismatchOutranksOtherErrors) {
+  AgreementState a(4), b(4);
+  a.SetError(0, "message truncated");
+  b.SetError(3, "calls differ", ErrorClass::kCallMismatch);
+  a.Merge(b);
+  EXPECT_EQ(a.error_rank(), 3);
+  EXPECT_EQ(a.error(), "calls differ");
+  EXPECT_EQ(a.error_class(), ErrorClass::kCallMismatch);
+  a.SetError(1, "calls differ at 1", ErrorClass::kCallMismatch);  // the lowest rank of the class wins
+  EXPECT_EQ(a.error_rank(), 1);
+  a.SetError(0, "local again");
+  EXPECT_EQ(a.error_rank(), 1);
+  std::string bytes = a.Encode(1, 2, true, 0);
+  auto d = DecodeAgreement(absl::MakeConstSpan(bytes.data(), bytes.size()), 4);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->state == a);
 }
 
 TEST(AgreementStateTest, RejectsMalformedMessages) {

@@ -117,6 +117,9 @@ absl::Status Attempt::PollRound0(bool* gave_up) {
     ch.peer_sent = msg->sent_to_receiver;
     ch.peer_sent_known = true;
     if (msg->state.verdict() != Verdict::kOk) *gave_up = true;
+    // A member that called something else: the data this one waits for may
+    // never come. The agreement reports the difference.
+    if (call_.comparable() && msg->call.comparable() && !(msg->call == call_)) *gave_up = true;
     ch.round0_msg = std::move(*msg);
   }
   return absl::OkStatus();

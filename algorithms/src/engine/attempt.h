@@ -38,6 +38,10 @@ class Attempt {
   Attempt(const Attempt&) = delete;
   Attempt& operator=(const Attempt&) = delete;
 
+  // What this rank was asked to run; compared with the other members' in
+  // the agreement (and as their first agreement messages arrive).
+  void set_call(const CallSignature& call) { call_ = call; }
+
   const Group& group() const { return group_; }
   int size() const { return group_.size(); }
   int me() const { return group_.me; }
@@ -99,6 +103,7 @@ class Attempt {
   Group group_;
   uint32_t seq_;
   absl::Duration stall_limit_;
+  CallSignature call_;
   std::deque<PendingOp> ops_;  // deque: stable addresses as ops are added
   std::vector<PeerChannel> channels_;  // by group index
   std::vector<int> seen_failed_;

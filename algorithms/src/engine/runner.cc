@@ -20,7 +20,7 @@ Group Runner::AliveGroup() const {
 
 std::vector<int> Runner::alive_ranks() const { return AliveGroup().ranks; }
 
-absl::StatusOr<std::vector<int>> Runner::Run(const char* what, int root,
+absl::StatusOr<std::vector<int>> Runner::Run(const char* what, int root, const CallSignature& call,
                                              absl::FunctionRef<absl::Status(Attempt&)> body) {
   // Each attempt either finishes or loses at least one rank, so this bounds
   // the loop; the extra room covers attempts given up for a stall.
@@ -31,6 +31,7 @@ absl::StatusOr<std::vector<int>> Runner::Run(const char* what, int root,
     }
     Group group = AliveGroup();
     Attempt attempt(comm_, group, next_seq_++, scratch_);
+    attempt.set_call(call);
     AgreementState mine(comm_.size());
     mine.Merge(agreed_);
     absl::Status local;
@@ -65,7 +66,12 @@ absl::StatusOr<std::vector<int>> Runner::Run(const char* what, int root,
       case Verdict::kOk:
         return group.ranks;
       case Verdict::kError:
-        if (decided.error_rank() == comm_.rank() && !local.ok()) return local;
+        if (decided.error_class() == ErrorClass::kLocal && decided.error_rank() == comm_.rank() && !local.ok()) {
+          return local;
+        }
+        if (decided.error_class() == ErrorClass::kCallMismatch) {
+          return absl::FailedPreconditionError(absl::StrCat(what, ": ", decided.error()));
+        }
         return absl::FailedPreconditionError(
             absl::StrCat(what, " failed on rank ", decided.error_rank(), ": ", decided.error()));
       case Verdict::kRetry:

@@ -23,8 +23,10 @@ class Runner {
 
   // Runs `body` over the agreed-alive ranks until an attempt finishes
   // everywhere; returns the ranks that took part. `root` >= 0: a failed root
-  // ends the collective with a PeerFailedError naming it.
-  absl::StatusOr<std::vector<int>> Run(const char* what, int root, absl::FunctionRef<absl::Status(Attempt&)> body);
+  // ends the collective with a PeerFailedError naming it. `call` is compared
+  // across ranks: a difference is a FailedPrecondition error on every rank.
+  absl::StatusOr<std::vector<int>> Run(const char* what, int root, const CallSignature& call,
+                                       absl::FunctionRef<absl::Status(Attempt&)> body);
 
   // The ranks not known (agreed) to have failed.
   std::vector<int> alive_ranks() const;

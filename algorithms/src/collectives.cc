@@ -314,7 +314,10 @@ Collectives::Result Collectives::Alltoallv(const void* send, absl::Span<const si
     return absl::InvalidArgumentError(
         absl::StrCat("alltoallv: counts and displacements must have one entry per rank (", n, ")"));
   }
-  if (send == recv) return absl::InvalidArgumentError("alltoallv: in place (send == recv) is not supported");
+  // Two null buffers (nothing to send or receive anywhere) are not "in place".
+  if (send == recv && send != nullptr) {
+    return absl::InvalidArgumentError("alltoallv: in place (send == recv) is not supported");
+  }
   size_t sent = 0, received = 0;
   for (size_t r = 0; r < n; ++r) {
     sent += send_counts[r];

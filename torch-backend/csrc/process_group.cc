@@ -267,17 +267,23 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::_allgather_base(at::Tensor&
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::allgather_coalesced(
     std::vector<std::vector<at::Tensor>>& outputs, std::vector<at::Tensor>& inputs, const c10d::AllgatherOptions& opts) {
-  TORCH_CHECK_VALUE(outputs.size() == inputs.size(), "mooncomm all_gather_coalesced: ", outputs.size(),
-                    " output lists for ", inputs.size(), " inputs");
+  // outputs[rank][i] receives rank's inputs[i] (torch.distributed's layout).
+  TORCH_CHECK_VALUE(outputs.size() == static_cast<size_t>(size_), "mooncomm all_gather_coalesced: ", outputs.size(),
+                    " output lists where the group has ", size_, " ranks");
+  for (int r = 0; r < size_; ++r) {
+    TORCH_CHECK_VALUE(outputs[r].size() == inputs.size(), "mooncomm all_gather_coalesced: output list ", r, " has ",
+                      outputs[r].size(), " tensors for ", inputs.size(), " inputs");
+  }
   c10::intrusive_ptr<c10d::Work> last;
   std::vector<at::Tensor> all;
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::vector<at::Tensor> one{inputs[i]};
-    std::vector<std::vector<at::Tensor>> out{outputs[i]};
+    std::vector<std::vector<at::Tensor>> out(1);
+    for (int r = 0; r < size_; ++r) out[0].push_back(outputs[r][i]);
     last = allgather(out, one, opts);
     last->wait();  // finished already (collectives run in the calling thread); throws its error
-    all.insert(all.end(), outputs[i].begin(), outputs[i].end());
   }
+  for (auto& list : outputs) all.insert(all.end(), list.begin(), list.end());
   auto work = c10::make_intrusive<MoonCommWork>(rank_, c10d::OpType::ALLGATHER_COALESCED, all);
   work->Finish(last ? static_cast<MoonCommWork*>(last.get())->participants() : std::vector<int>{});
   return work;

@@ -5,8 +5,6 @@
 
 namespace mc::torch_backend {
 
-P2PProgress::P2PProgress() : thread_([this] { Loop(); }) {}
-
 P2PProgress::~P2PProgress() { Stop(); }
 
 void P2PProgress::Stop() {
@@ -16,26 +14,44 @@ void P2PProgress::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  // Before the Communicator goes: a pending operation can never finish now.
-  std::vector<c10::intrusive_ptr<MoonCommWork>> left;
+  std::vector<c10::weak_intrusive_ptr<MoonCommWork>> tracked;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    left.swap(pending_);
+    tracked.swap(tracked_);
+    polled_.clear();
   }
-  for (auto& w : left) w->Abandon("the process group was destroyed before this operation completed");
-}
-
-void P2PProgress::Add(c10::intrusive_ptr<MoonCommWork> work) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!stop_) {
-      pending_.push_back(work);
-      work.reset();
+  for (auto& weak : tracked) {
+    if (c10::intrusive_ptr<MoonCommWork> w = weak.lock()) {
+      w->Abandon("the process group was destroyed before this operation completed");
     }
   }
-  if (work) {
-    work->Abandon("the process group was destroyed");
-    return;
+}
+
+void P2PProgress::Track(const c10::intrusive_ptr<MoonCommWork>& work) {
+  bool stopped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped = stop_;
+    if (!stopped) {
+      // Forget finished works now and then, so the list stays short.
+      if (tracked_.size() >= 64) {
+        std::erase_if(tracked_, [](const c10::weak_intrusive_ptr<MoonCommWork>& weak) {
+          c10::intrusive_ptr<MoonCommWork> w = weak.lock();
+          return !w || w->finished();
+        });
+      }
+      tracked_.emplace_back(work);
+    }
+  }
+  if (stopped) work->Abandon("the process group was destroyed");
+}
+
+void P2PProgress::Poll(c10::intrusive_ptr<MoonCommWork> work) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;  // Stop() fails it
+    polled_.push_back(std::move(work));
+    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
   }
   cv_.notify_one();
 }
@@ -45,9 +61,9 @@ void P2PProgress::Loop() {
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !pending_.empty(); });
+      cv_.wait(lock, [&] { return stop_ || !polled_.empty(); });
       if (stop_) return;
-      pass = pending_;
+      pass = polled_;
     }
     // Progress() with blocking=false skips a work whose wait() is driving it.
     std::vector<MoonCommWork*> finished;
@@ -58,10 +74,10 @@ void P2PProgress::Loop() {
     bool more;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      std::erase_if(pending_, [&](const c10::intrusive_ptr<MoonCommWork>& w) {
+      std::erase_if(polled_, [&](const c10::intrusive_ptr<MoonCommWork>& w) {
         return std::find(finished.begin(), finished.end(), w.get()) != finished.end();
       });
-      more = !pending_.empty();
+      more = !polled_.empty();
     }
     if (more) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }

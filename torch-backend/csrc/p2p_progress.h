@@ -1,10 +1,14 @@
-// Finishes posted point-to-point works that nobody waits on, so that
-// get_future() and is_completed() move without a wait(). One thread per
-// backend, asleep while nothing is pending.
+// Point-to-point works in the background. Every posted one is tracked, so
+// that shutdown fails what is still pending before the Communicator goes.
+// Only those whose future was asked for are finished by a thread here (wait()
+// and is_completed() drive their own requests): a hand-off to a thread per
+// message would cost more than the message. The thread starts on first use
+// and sleeps while nothing is polled.
 #ifndef MOONCOMM_TORCH_P2P_PROGRESS_H_
 #define MOONCOMM_TORCH_P2P_PROGRESS_H_
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,9 +19,11 @@ namespace mc::torch_backend {
 
 class P2PProgress {
  public:
-  P2PProgress();
-  ~P2PProgress();  // stops the thread; works still pending stay unfinished
-  void Add(c10::intrusive_ptr<MoonCommWork> work);
+  ~P2PProgress();
+  void Track(const c10::intrusive_ptr<MoonCommWork>& work);
+  // Finishes `work` without a wait(): its future was asked for.
+  void Poll(c10::intrusive_ptr<MoonCommWork> work);
+  // Joins the thread and fails every tracked work that has not finished.
   void Stop();
 
  private:
@@ -25,7 +31,8 @@ class P2PProgress {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<c10::intrusive_ptr<MoonCommWork>> pending_;
+  std::vector<c10::weak_intrusive_ptr<MoonCommWork>> tracked_;
+  std::vector<c10::intrusive_ptr<MoonCommWork>> polled_;
   bool stop_ = false;
   std::thread thread_;
 };

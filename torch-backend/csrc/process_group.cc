@@ -102,7 +102,7 @@ ProcessGroupMoonComm::ProcessGroupMoonComm(const c10::intrusive_ptr<c10d::Store>
   absl::StatusOr<std::unique_ptr<Collectives>> coll = Collectives::Create(comm_.get());
   TORCH_CHECK(coll.ok(), "mooncomm: ", coll.status().message());
   coll_ = std::move(*coll);
-  progress_ = std::make_unique<P2PProgress>();
+  progress_ = std::make_shared<P2PProgress>();
 }
 
 ProcessGroupMoonComm::~ProcessGroupMoonComm() { shutdown(); }
@@ -560,8 +560,8 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::PostP2P(c10d::OpType type, 
       if (!op.is_send && !op.buffer.is_same(op.user)) op.user.copy_(op.buffer);
     }
   };
-  work->SetRequests(comm_.get(), std::move(requests), members, on_done, on_failure);
-  progress_->Add(work);
+  work->SetRequests(comm_.get(), std::move(requests), members, on_done, on_failure, progress_);
+  progress_->Track(work);
   return work;
 }
 
@@ -619,7 +619,7 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::endCoalescing() {
   if (placeholder) {
     // The placeholder follows the batch.
     auto batch = c10::static_intrusive_pointer_cast<MoonCommWork>(work);
-    batch->getFuture()->addCallback([placeholder, batch](c10::ivalue::Future& f) {
+    batch->future()->addCallback([placeholder, batch](c10::ivalue::Future& f) {
       if (f.hasError()) {
         placeholder->Fail(f.exception_ptr());
       } else {

@@ -113,7 +113,7 @@ class ProcessGroupMoonComm : public c10d::Backend {
   std::unique_ptr<C10dStore> store_;
   std::unique_ptr<Communicator> comm_;
   std::unique_ptr<Collectives> coll_;
-  std::unique_ptr<P2PProgress> progress_;
+  std::shared_ptr<P2PProgress> progress_;
   at::Tensor active_ranks_;
   std::mutex op_mu_;  // one collective at a time, in call order
   bool coalescing_ = false;

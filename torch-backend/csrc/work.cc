@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "mooncomm/status.h"
+#include "p2p_progress.h"
 
 namespace mc::torch_backend {
 
@@ -43,7 +44,20 @@ bool MoonCommWork::wait(std::chrono::milliseconds timeout) {
 
 std::vector<at::Tensor> MoonCommWork::result() { return outputs_; }
 
-c10::intrusive_ptr<c10::ivalue::Future> MoonCommWork::getFuture() { return future_; }
+c10::intrusive_ptr<c10::ivalue::Future> MoonCommWork::getFuture() {
+  std::shared_ptr<P2PProgress> progress;
+  {
+    std::lock_guard<std::mutex> lock(p2p_mu_);
+    if (comm_ != nullptr) progress = progress_.lock();  // posted, not finished
+  }
+  if (progress) progress->Poll(c10::intrusive_ptr<MoonCommWork>::reclaim_copy(this));
+  return future_;
+}
+
+bool MoonCommWork::finished() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return completed_;
+}
 
 std::vector<int> MoonCommWork::participants() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -51,13 +65,15 @@ std::vector<int> MoonCommWork::participants() const {
 }
 
 void MoonCommWork::SetRequests(Communicator* comm, std::vector<Request> requests, std::vector<int> peers,
-                               std::function<void()> on_done, std::function<void(const absl::Status&)> on_failure) {
+                               std::function<void()> on_done, std::function<void(const absl::Status&)> on_failure,
+                               std::weak_ptr<P2PProgress> progress) {
   std::lock_guard<std::mutex> lock(p2p_mu_);
   comm_ = comm;
   requests_ = std::move(requests);
   peers_ = std::move(peers);
   on_done_ = std::move(on_done);
   on_failure_ = std::move(on_failure);
+  progress_ = std::move(progress);
 }
 
 bool MoonCommWork::Progress(bool blocking) {

@@ -12,12 +12,15 @@
 
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
 #include "mooncomm/communicator.h"
 
 namespace mc::torch_backend {
+
+class P2PProgress;
 
 class MoonCommWork : public c10d::Work {
  public:
@@ -31,16 +34,22 @@ class MoonCommWork : public c10d::Work {
   bool isCompleted() override;
   bool wait(std::chrono::milliseconds timeout = kNoTimeout) override;
   std::vector<at::Tensor> result() override;
+  // For a posted point-to-point work, asking for the future has the
+  // backend's thread finish it (nobody may call wait()).
   c10::intrusive_ptr<c10::ivalue::Future> getFuture() override;
+  // The same future, without that.
+  const c10::intrusive_ptr<c10::ivalue::Future>& future() const { return future_; }
 
   // The group ranks whose data took part; empty until finished.
   std::vector<int> participants() const;
+  bool finished() const;
 
   // Point-to-point only: the posted requests, and what to do once they are
   // all complete (copy a staged receive back). The backend's progress thread
   // and wait() both drive them; whoever takes p2p_mu_ does.
   void SetRequests(Communicator* comm, std::vector<Request> requests, std::vector<int> peers,
-                   std::function<void()> on_done, std::function<void(const absl::Status&)> on_failure);
+                   std::function<void()> on_done, std::function<void(const absl::Status&)> on_failure,
+                   std::weak_ptr<P2PProgress> progress);
   // Tests the requests once (blocking=false) or waits for them; finishes the
   // work when they are done. Returns true when the work is finished.
   bool Progress(bool blocking);
@@ -60,6 +69,7 @@ class MoonCommWork : public c10d::Work {
   absl::Status first_error_;
   std::function<void()> on_done_;
   std::function<void(const absl::Status&)> on_failure_;
+  std::weak_ptr<P2PProgress> progress_;  // finishes the work once its future is asked for
 };
 
 }  // namespace mc::torch_backend

@@ -2,6 +2,9 @@
 
 #include <c10/util/Exception.h>
 
+#include <chrono>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "mooncomm/status.h"
 #include "p2p_progress.h"
@@ -38,7 +41,19 @@ bool MoonCommWork::isCompleted() {
 bool MoonCommWork::wait(std::chrono::milliseconds timeout) {
   // Point-to-point: drive the requests here rather than wait for the
   // progress thread to notice (a thread hand-off per message).
-  Progress(/*blocking=*/true);
+  if (timeout == kNoTimeout) {
+    Progress(/*blocking=*/true);  // the Communicator's timeout applies
+  } else {
+    // The caller's timeout: a late peer is an error of this wait, not a failed rank.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!Progress(/*blocking=*/false)) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        C10_THROW_ERROR(DistBackendError, absl::StrCat("mooncomm ", c10d::opTypeToString(opType_),
+                                                       ": wait timed out after ", timeout.count(), " ms"));
+      }
+      std::this_thread::yield();
+    }
+  }
   return c10d::Work::wait(timeout);
 }
 

@@ -33,6 +33,11 @@ torch minus mc_perf. --mc-perf all also runs mc_perf for every op, world size
 and size and adds its time as a column.
 
 MC_TRANSPORT comes from the environment (default here: shm).
+
+Time: on 2 cores, 4 ranks oversubscribe the CPU and Gloo takes ~5 ms per small
+call there, so --iters 1000 makes the full run take ~20 minutes; --iters 200
+brings 2 and 4 ranks, 1K..64M, to ~5 minutes. Other work on the machine
+decides the numbers (the ranks poll): run it on an otherwise idle machine.
 """
 import argparse
 import json

@@ -1,9 +1,6 @@
 #include "efa_params.h"
 
-#include <dirent.h>
-
 #include <cerrno>
-#include <cstring>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -126,18 +123,7 @@ bool ReadEfaConfig(const mc_host_v1_t& host, EfaConfig* config, std::string* err
 }
 
 bool ProviderMayHaveDevice(const std::string& provider, const char* sysfs_dir) {
-  if (provider != "efa") return true;
-  DIR* dir = opendir(sysfs_dir);
-  if (dir == nullptr) return false;
-  bool any = false;
-  while (const dirent* entry = readdir(dir)) {
-    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) {
-      any = true;
-      break;
-    }
-  }
-  closedir(dir);
-  return any;
+  return provider != "efa" || plugins::HasRdmaDevice(sysfs_dir);
 }
 
 }  // namespace mc::efa

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mooncomm/plugin_abi.h"
+#include "rdma_sysfs.h"
 
 namespace mc::efa {
 
@@ -33,7 +34,7 @@ bool ReadEfaConfig(const mc_host_v1_t& host, EfaConfig* config, std::string* err
 // (about 0.3 s on the development machine), in every process that
 // MC_TRANSPORT=auto or mc_info opens the plugin in.
 bool ProviderMayHaveDevice(const std::string& provider, const char* sysfs_dir);
-inline constexpr const char* kRdmaSysfsDir = "/sys/class/infiniband";
+using ::mc::plugins::kRdmaSysfsDir;
 // init's answer (MC_ERR_NO_DEVICE) when ProviderMayHaveDevice is false.
 inline constexpr const char* kNoEfaDevice =
     "no EFA device: /sys/class/infiniband is absent or empty, so libfabric's efa provider has nothing to drive; "

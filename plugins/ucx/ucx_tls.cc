@@ -1,8 +1,5 @@
 #include "ucx_tls.h"
 
-#include <dirent.h>
-
-#include <cstring>
 #include <sstream>
 #include <string>
 
@@ -30,20 +27,6 @@ bool OnlyHostLocalTransports(const char* ucx_tls) {
     if (!IsHostLocalTransport(name)) return false;
     any = true;
   }
-  return any;
-}
-
-bool HasRdmaDevice(const char* dir) {
-  DIR* d = opendir(dir);
-  if (d == nullptr) return false;
-  bool any = false;
-  while (const dirent* entry = readdir(d)) {
-    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) {
-      any = true;
-      break;
-    }
-  }
-  closedir(d);
   return any;
 }
 

@@ -2,6 +2,8 @@
 #ifndef MOONCOMM_PLUGINS_UCX_UCX_TLS_H_
 #define MOONCOMM_PLUGINS_UCX_UCX_TLS_H_
 
+#include "rdma_sysfs.h"
+
 namespace mc::ucx {
 
 // True when `ucx_tls` (UCX_TLS as UCX reads it: a comma list, "^" in front
@@ -9,8 +11,8 @@ namespace mc::ucx {
 // processes of this host: shared memory, CMA, "self" and the like.
 bool OnlyHostLocalTransports(const char* ucx_tls);
 
-// True when `dir` (normally /sys/class/infiniband) has at least one entry.
-bool HasRdmaDevice(const char* dir);
+using ::mc::plugins::HasRdmaDevice;
+using ::mc::plugins::kRdmaSysfsDir;
 
 // Whether the plugin should run at all: when UCX_TLS is set (the user chose
 // UCX's transports: "UCX_TLS=all" keeps UCX's own choice), or when an RDMA
@@ -19,8 +21,6 @@ bool HasRdmaDevice(const char* dir);
 // MC_ERR_NO_DEVICE, so MC_TRANSPORT=auto does not open UCX (its memory hooks,
 // its threads) in every process for nothing.
 bool WorthRunning(const char* ucx_tls, bool has_rdma_device);
-
-inline constexpr const char* kRdmaSysfsDir = "/sys/class/infiniband";
 
 // init's answer (MC_ERR_NO_DEVICE) when WorthRunning is false.
 inline constexpr const char* kNotWorthRunning =

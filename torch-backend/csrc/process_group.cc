@@ -127,10 +127,17 @@ std::string ProcessGroupMoonComm::describe_tuning() {
   return coll().DescribeTuning();
 }
 
-void ProcessGroupMoonComm::UpdateActiveRanks() {
+void ProcessGroupMoonComm::SetActiveRanks(const std::vector<int>& alive) {
   int32_t* out = active_ranks_.data_ptr<int32_t>();
   std::fill(out, out + size_, 0);
-  for (int r : coll_->active_ranks()) out[r] = 1;
+  for (int r : alive) out[r] = 1;
+}
+
+c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::CoalescedWork(c10d::OpType type, std::vector<at::Tensor> outputs,
+                                                                   const c10::intrusive_ptr<c10d::Work>& last) {
+  auto work = c10::make_intrusive<MoonCommWork>(rank_, type, std::move(outputs));
+  work->Finish(last ? static_cast<MoonCommWork*>(last.get())->participants() : std::vector<int>{});
+  return work;
 }
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::RunCollective(c10d::OpType type, std::vector<at::Tensor> outputs,
@@ -142,14 +149,8 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::RunCollective(c10d::OpType 
     std::lock_guard<std::mutex> lock(op_mu_);
     (void)coll();
     result = body();
-    if (result.ok()) {
-      // The participants are the same on every survivor: so is active_ranks.
-      int32_t* out = active_ranks_.data_ptr<int32_t>();
-      std::fill(out, out + size_, 0);
-      for (int r : result->participants) out[r] = 1;
-    } else {
-      UpdateActiveRanks();
-    }
+    // The participants are the same on every survivor: so is active_ranks.
+    SetActiveRanks(result.ok() ? result->participants : coll_->active_ranks());
   }
   if (result.ok()) {
     work->Finish(result->participants);
@@ -284,9 +285,7 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::allgather_coalesced(
     last->wait();  // finished already (collectives run in the calling thread); throws its error
   }
   for (auto& list : outputs) all.insert(all.end(), list.begin(), list.end());
-  auto work = c10::make_intrusive<MoonCommWork>(rank_, c10d::OpType::ALLGATHER_COALESCED, all);
-  work->Finish(last ? static_cast<MoonCommWork*>(last.get())->participants() : std::vector<int>{});
-  return work;
+  return CoalescedWork(c10d::OpType::ALLGATHER_COALESCED, all, last);
 }
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::allgather_into_tensor_coalesced(
@@ -298,9 +297,7 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::allgather_into_tensor_coale
     last = _allgather_base(outputs[i], inputs[i], opts);
     last->wait();
   }
-  auto work = c10::make_intrusive<MoonCommWork>(rank_, c10d::OpType::COALESCED, outputs);
-  work->Finish(last ? static_cast<MoonCommWork*>(last.get())->participants() : std::vector<int>{});
-  return work;
+  return CoalescedWork(c10d::OpType::COALESCED, outputs, last);
 }
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::gather(std::vector<std::vector<at::Tensor>>& outputs,
@@ -404,9 +401,7 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::reduce_scatter_tensor_coale
     last = _reduce_scatter_base(outputs[i], inputs[i], opts);
     last->wait();
   }
-  auto work = c10::make_intrusive<MoonCommWork>(rank_, c10d::OpType::COALESCED, outputs);
-  work->Finish(last ? static_cast<MoonCommWork*>(last.get())->participants() : std::vector<int>{});
-  return work;
+  return CoalescedWork(c10d::OpType::COALESCED, outputs, last);
 }
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupMoonComm::alltoall_base(at::Tensor& output, at::Tensor& input,

@@ -105,7 +105,10 @@ class ProcessGroupMoonComm : public c10d::Backend {
   // Runs one collective in this thread and returns its finished Work.
   c10::intrusive_ptr<c10d::Work> RunCollective(c10d::OpType type, std::vector<at::Tensor> outputs, const char* what,
                                                const std::function<Collectives::Result()>& body);
-  void UpdateActiveRanks();
+  void SetActiveRanks(const std::vector<int>& alive);
+  // The Work of a coalesced call whose parts ran one by one, `last` the last part's.
+  c10::intrusive_ptr<c10d::Work> CoalescedWork(c10d::OpType type, std::vector<at::Tensor> outputs,
+                                               const c10::intrusive_ptr<c10d::Work>& last);
   c10::intrusive_ptr<c10d::Work> PostP2P(c10d::OpType type, std::vector<PendingP2P> ops);
   PendingP2P MakeP2P(bool is_send, std::vector<at::Tensor>& tensors, int peer, int tag);
   c10::intrusive_ptr<c10d::Work> coalesced_work();
